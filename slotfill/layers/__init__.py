@@ -1,1 +1,6 @@
 """Custom Keras layers; importing this package registers them for deserialization."""
+from slotfill.layers.char_cnn import CharCNN
+from slotfill.layers.context_window import ContextWindow
+from slotfill.layers.sequence_pooling import SequencePooling
+from slotfill.layers.word_dropout import WordDropout
+from slotfill.layers.crf import CRF

@@ -1,0 +1,244 @@
+"""slotfill command line: train, evaluate, tag, export.
+
+Each command parses its options, calls one library function and prints the result.
+Heavy imports (TensorFlow, Keras) happen inside the commands, after parsing, so
+``--help`` and option errors are instant.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from slotfill.config import ACTIVATIONS, ARCHS, DECODERS, RECURRENT_INITS, Config
+
+DEFAULTS = Config()
+
+
+class UserError(click.ClickException):
+    """A problem the user can fix; printed as one line, exit code 1."""
+
+    def show(self, file=None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+def friendly_errors(command: Callable) -> Callable:
+    """Turn every known failure into a one-line message and a non-zero exit, never a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from slotfill.data import DataError
+        from slotfill.model_dir import ModelError
+
+        try:
+            return command(*args, **kwargs)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except (DataError, ModelError, ValueError, OSError) as err:
+            raise UserError(str(err)) from None
+        except KeyboardInterrupt:
+            raise UserError("interrupted") from None
+        except Exception as err:  # the last line of defence: still no traceback for users
+            if os.environ.get("SLOTFILL_DEBUG"):
+                raise
+            raise UserError(f"unexpected {type(err).__name__}: {err} "
+                            "(set SLOTFILL_DEBUG=1 for a traceback)") from None
+
+    return wrapper
+
+
+def _quiet_tensorflow() -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Log more detail.")
+def cli(verbose: bool) -> None:
+    """slotfill: slot filling and intent detection with recurrent taggers."""
+    _quiet_tensorflow()
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s: %(message)s")
+
+
+def _data_option(f: Callable) -> Callable:
+    return click.option(
+        "--data", "data_path", type=click.Path(), default=None,
+        help="Dataset folder (ATIS layout or CoNLL files). Default: $SLOTFILL_DATA, "
+             "else the bundled data/flights.")(f)
+
+
+def _model_option(f: Callable) -> Callable:
+    return click.option("--model", "model_path", type=click.Path(), default=None,
+                        help="Model folder. Default: the latest trained model.")(f)
+
+
+@cli.command()
+@click.option("--arch", type=click.Choice(ARCHS), default=DEFAULTS.arch, show_default=True,
+              help="Recurrent architecture (bi* = bidirectional).")
+@_data_option
+@click.option("--out", type=click.Path(), default=None,
+              help="Model folder to write. Default: models/<arch>.")
+@click.option("--epochs", type=click.IntRange(min=1), default=DEFAULTS.epochs, show_default=True)
+@click.option("--patience", type=click.IntRange(min=1), default=DEFAULTS.patience, show_default=True,
+              help="Stop after this many epochs without validation F1 improvement.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=DEFAULTS.batch_size, show_default=True)
+@click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True),
+              default=DEFAULTS.learning_rate, show_default=True)
+@click.option("--seed", type=int, default=DEFAULTS.seed, show_default=True)
+@click.option("--layers", type=click.IntRange(min=1), default=DEFAULTS.layers, show_default=True,
+              help="Number of stacked recurrent layers.")
+@click.option("--hidden", type=click.IntRange(min=1), default=DEFAULTS.hidden, show_default=True,
+              help="Recurrent units per direction.")
+@click.option("--embedding-dim", type=click.IntRange(min=1), default=DEFAULTS.embedding_dim,
+              show_default=True)
+@click.option("--chars/--no-chars", default=DEFAULTS.chars, show_default=True,
+              help="Character-level CNN word features.")
+@click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=DEFAULTS.dropout,
+              show_default=True, help="Dropout on inputs and between layers (not across time).")
+@click.option("--word-dropout", type=click.FloatRange(0, 1, max_open=True),
+              default=DEFAULTS.word_dropout, show_default=True,
+              help="Probability of replacing a training word by <unk>.")
+@click.option("--window", type=click.IntRange(min=0), default=DEFAULTS.window, show_default=True,
+              help="Words of context on each side fed to every step (Mesnil et al. use 3).")
+@click.option("--activation", type=click.Choice(ACTIVATIONS), default=DEFAULTS.activation,
+              show_default=True, help="Elman/Jordan hidden activation.")
+@click.option("--recurrent-init", type=click.Choice(RECURRENT_INITS),
+              default=DEFAULTS.recurrent_init, show_default=True,
+              help="Recurrent kernel initializer (identity + relu = IRNN).")
+@click.option("--clipnorm", type=click.FloatRange(min=0), default=DEFAULTS.clipnorm,
+              show_default=True, help="Global-norm gradient clipping (0 = off).")
+@click.option("--decoder", type=click.Choice(DECODERS), default=DEFAULTS.decoder,
+              show_default=True, help="Output layer: linear-chain CRF or per-token softmax.")
+@click.option("--intent/--no-intent", default=DEFAULTS.intent, show_default=True,
+              help="Joint intent detection head.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@friendly_errors
+def train(data_path: str | None, out: str | None, quiet: bool, **options: Any) -> None:
+    """Train a tagger, score it, and write a self-describing model folder."""
+    from slotfill.data import load_dataset
+
+    config = Config(**options)
+    data = load_dataset(data_path, valid_fraction=config.valid_fraction, seed=config.seed)
+    from slotfill.train import train as run_training
+
+    result = run_training(config, data, out, verbose=0 if quiet else "auto")
+    click.echo(f"model written to {result.model_dir}")
+    click.echo(f"best epoch {result.best_epoch} of {result.epochs_run}  ({result.seconds:.0f} s)")
+    if result.stopped_early:
+        click.echo(f"stopped early: {result.stopped_early}")
+    for name, scores in (("valid", result.valid), ("test", result.test)):
+        if scores:
+            click.echo(f"{name:<6} {_summary(scores)}")
+
+
+def _summary(scores: dict) -> str:
+    parts = [f"slot_f1 {scores['slot_f1']:.2f}"]
+    if scores.get("intent_accuracy") is not None:
+        parts.append(f"intent_accuracy {scores['intent_accuracy']:.2f}")
+    parts.append(f"sentence_accuracy {scores['sentence_accuracy']:.2f}")
+    return "  ".join(parts)
+
+
+@cli.command()
+@_model_option
+@_data_option
+@click.option("--split", type=click.Choice(["train", "valid", "test"]), default="test",
+              show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@friendly_errors
+def evaluate(model_path: str | None, data_path: str | None, split: str, as_json: bool) -> None:
+    """Score a model on a dataset split (seqeval entity F1, intent and sentence accuracy)."""
+    from slotfill.data import load_dataset
+    from slotfill.evaluate import evaluate as run_evaluation
+    from slotfill.evaluate import format_scores
+    from slotfill.tagger import Tagger
+
+    tagger = Tagger.load(model_path)
+    data = load_dataset(data_path, valid_fraction=tagger.config.valid_fraction,
+                        seed=tagger.config.seed)
+    scores = run_evaluation(tagger, data[split])
+    click.echo(json.dumps(scores, sort_keys=True) if as_json else format_scores(scores))
+
+
+@cli.command()
+@_model_option
+@click.option("--file", "file", type=click.File("rb"), default=None,
+              help="Read texts, one per line, from this file ('-' for stdin).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per input line.")
+@click.argument("texts", nargs=-1)
+@friendly_errors
+def tag(model_path: str | None, file, as_json: bool, texts: tuple[str, ...]) -> None:
+    """Tag TEXTS (or lines of --file) and print tokens, tags and slots."""
+    lines = list(texts)
+    if file is not None:
+        lines += _read_lines(file)
+    if not lines:
+        raise UserError("no text to tag: give TEXT arguments or --file")
+    from slotfill.tagger import Tagger
+
+    tagger = Tagger.load(model_path)
+    empty = 0
+    for result in tagger.tag(lines):
+        if as_json:
+            click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+        elif not result.tokens:
+            empty += 1
+            click.echo(f"(nothing to tag in {result.text!r})")
+            click.echo()
+        else:
+            click.echo(_format_result(result))
+    if empty and empty == len(lines):
+        sys.exit(1)
+
+
+def _read_lines(file) -> list[str]:
+    lines = []
+    for number, raw in enumerate(file.read().splitlines(), start=1):
+        try:
+            lines.append(raw.decode("utf-8"))
+        except UnicodeDecodeError as err:
+            raise UserError(f"{file.name}:{number}: not valid UTF-8 ({err.reason} at byte "
+                            f"{err.start})") from None
+    return lines
+
+
+def _format_result(result) -> str:
+    width = max(len(t) for t in result.tokens)
+    lines = [result.text]
+    lines += [f"  {token:<{width}}  {tag}" for token, tag in zip(result.tokens, result.tags)]
+    if result.intent is not None:
+        lines.append(f"intent: {result.intent} ({result.intent_confidence:.2f})")
+    lines.append("slots:" if result.slots else "slots: none")
+    lines += [f"  {s.slot} = {s.value!r}  [{s.start}:{s.end}] ({s.confidence:.2f})"
+              for s in result.slots]
+    return "\n".join(lines) + "\n"
+
+
+@cli.command()
+@_model_option
+@click.option("--out", type=click.Path(), default=None,
+              help="Where to write the SavedModel. Default: <model>/saved_model.")
+@friendly_errors
+def export(model_path: str | None, out: str | None) -> None:
+    """Write a TensorFlow SavedModel that tags raw strings (plain TF can load it)."""
+    from slotfill.export import export_model
+
+    path = export_model(model_path, out)
+    click.echo(f"SavedModel written to {path}")
+
+
+def main() -> None:
+    cli(prog_name="slotfill")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,116 @@
+"""Every hyperparameter of a slotfill model, with its default, in one place.
+
+The CLI overrides fields; the chosen values are saved next to the model as
+``config.json`` so a model folder says how it was made.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ARCHS = (
+    "elman", "jordan", "lstm", "peephole", "gru",
+    "bielman", "bijordan", "bilstm", "bipeephole", "bigru",
+)
+DECODERS = ("softmax", "crf")
+ACTIVATIONS = ("tanh", "relu")
+RECURRENT_INITS = ("orthogonal", "identity", "glorot_uniform")
+
+
+@dataclass
+class Config:
+    """Hyperparameters of one model; field names match the CLI flags (``--embedding-dim``)."""
+
+    arch: str = "bilstm"
+    layers: int = 1
+    hidden: int = 128
+    embedding_dim: int = 100
+    chars: bool = True
+    char_dim: int = 32
+    char_filters: int = 64
+    max_word_length: int = 20
+    window: int = 0
+    activation: str = "tanh"
+    recurrent_init: str = "orthogonal"
+    dropout: float = 0.3
+    word_dropout: float = 0.05
+    decoder: str = "crf"
+    intent: bool = True
+    intent_weight: float = 1.0
+    epochs: int = 30
+    patience: int = 5
+    batch_size: int = 32
+    learning_rate: float = 0.003
+    clipnorm: float = 5.0
+    valid_fraction: float = 0.1
+    seed: int = 42
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise ValueError naming the first field whose value is not allowed."""
+        _choice("arch", self.arch, ARCHS)
+        _choice("decoder", self.decoder, DECODERS)
+        _choice("activation", self.activation, ACTIVATIONS)
+        _choice("recurrent_init", self.recurrent_init, RECURRENT_INITS)
+        for name in ("layers", "hidden", "embedding_dim", "char_dim", "char_filters",
+                     "max_word_length", "epochs", "patience", "batch_size"):
+            _at_least(name, getattr(self, name), 1)
+        _at_least("window", self.window, 0)
+        for name in ("dropout", "word_dropout"):
+            value = getattr(self, name)
+            if not 0.0 <= value < 1.0:
+                raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+        if not 0.0 < self.valid_fraction < 1.0:
+            raise ValueError(f"valid_fraction must be in (0, 1), got {self.valid_fraction!r}")
+        for name in ("learning_rate", "intent_weight"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}")
+        if self.clipnorm < 0:
+            raise ValueError(f"clipnorm must be >= 0 (0 turns clipping off), got {self.clipnorm!r}")
+
+    @property
+    def bidirectional(self) -> bool:
+        return self.arch.startswith("bi")
+
+    @property
+    def cell(self) -> str:
+        """The recurrent family without the direction prefix: elman, jordan, lstm, peephole, gru."""
+        return self.arch[2:] if self.bidirectional else self.arch
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> Config:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown config fields {unknown}; known fields are {sorted(known)}")
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> Config:
+        return dataclasses.replace(self, **changes)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
+
+    @classmethod
+    def load(cls, path: str | Path) -> Config:
+        return cls.from_dict(json.loads(Path(path).read_text()))
+
+
+def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+
+
+def _at_least(name: str, value: Any, low: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")

@@ -1,0 +1,86 @@
+"""Model outputs to decisions: tag ids, intent ids and their confidences.
+
+One :class:`Predictor` is shared by validation during training, evaluation, the
+tagger and the SavedModel export, so all of them decode the same way: Viterbi
+for a CRF; for softmax, the per-token argmax with an ``I-x`` that does not
+continue an ``x`` span read as ``B-x`` (conlleval's reading), so that every
+output is well-formed BIO.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from slotfill import bio
+
+
+def _repair_tables(tags: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Per tag id: its slot-type id (-1 for O) and the id to use if it must begin a span."""
+    types: dict[str, int] = {}
+    type_ids, begin_ids = [], []
+    index = {t: i for i, t in enumerate(tags)}
+    for i, tag in enumerate(tags):
+        prefix, slot = bio.parse_tag(tag)
+        type_ids.append(-1 if slot is None else types.setdefault(slot, len(types)))
+        begin_ids.append(index.get(f"B-{slot}", i) if prefix == "I" else i)
+    return np.asarray(type_ids, np.int32), np.asarray(begin_ids, np.int32)
+
+
+class Predictor:
+    """Callable: input id arrays -> dict of numpy arrays.
+
+    Keys: ``tag_ids`` [B, T] (0 at padding), ``tag_confidence`` [B, T] (the
+    probability of each chosen tag: CRF marginal or softmax), ``tag_probs``
+    [B, T, K], and with an intent head ``intent_ids`` [B] and
+    ``intent_confidence`` [B].
+    """
+
+    def __init__(self, model: keras.Model, tags: list[str]) -> None:
+        self.model = model
+        self.crf = model.get_layer("tags") if _is_crf(model) else None
+        self.has_intent = "intent" in model.output_names
+        type_ids, begin_ids = _repair_tables(tags)
+        self._type_ids = tf.constant(type_ids)
+        self._begin_ids = tf.constant(begin_ids)
+        self._call = tf.function(self.graph, reduce_retracing=True)
+
+    def graph(self, inputs: dict) -> dict:
+        """The decoding as TensorFlow ops (traceable into a SavedModel)."""
+        outputs = self.model(inputs, training=False)
+        mask = inputs["words"] > 0
+        if self.crf is not None:
+            ids = self.crf.decode(outputs["tags"], mask)
+            probs = self.crf.marginals(outputs["tags"], mask)
+        else:
+            probs = outputs["tags"]
+            ids = self._repair(tf.argmax(probs, axis=-1, output_type=tf.int32), mask)
+        ids = tf.where(mask, ids, 0)
+        confidence = tf.gather(probs, ids, batch_dims=2)
+        result = {"tag_ids": ids, "tag_confidence": confidence, "tag_probs": probs}
+        if self.has_intent:
+            result["intent_ids"] = tf.argmax(outputs["intent"], axis=-1, output_type=tf.int32)
+            result["intent_confidence"] = tf.reduce_max(outputs["intent"], axis=-1)
+        return result
+
+    def _repair(self, ids: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
+        types = tf.gather(self._type_ids, ids)
+        previous = tf.pad(types[:, :-1], [[0, 0], [1, 0]], constant_values=-1)
+        inside = tf.not_equal(tf.gather(self._begin_ids, ids), ids)
+        # One pass is enough: repairing changes I-x to B-x, never a token's slot type.
+        broken = inside & tf.not_equal(previous, types)
+        return tf.where(broken & mask, tf.gather(self._begin_ids, ids), ids)
+
+    def __call__(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        tensors = {k: tf.convert_to_tensor(v) for k, v in inputs.items()}
+        return {k: v.numpy() for k, v in self._call(tensors).items()}
+
+
+def _is_crf(model: keras.Model) -> bool:
+    from slotfill.layers.crf import CRF
+
+    try:
+        return isinstance(model.get_layer("tags"), CRF)
+    except ValueError:
+        return False

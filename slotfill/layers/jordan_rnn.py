@@ -1,0 +1,312 @@
+"""Jordan recurrent network (the memory is the previous output): cell and RNN layer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+from keras import ops
+
+# keras.layers.RNN drives its time loop with the backend's `rnn` function; it has no public
+# name, and JordanRNN.inner_loop needs it to feed precomputed input projections to the loop.
+from keras.src import backend as keras_backend
+from keras.src import tree
+
+
+def _resolve_activation(value: Any, argument: str):
+    try:
+        return keras.activations.get(value)
+    except (ValueError, TypeError) as error:
+        raise ValueError(
+            f"{argument} must be an activation name or callable known to Keras, "
+            f"got {value!r}"
+        ) from error
+
+
+def _resolve_initializer(value: Any, argument: str):
+    try:
+        return keras.initializers.get(value)
+    except (ValueError, TypeError) as error:
+        raise ValueError(
+            f"{argument} must be an initializer name, config or instance known to Keras, "
+            f"got {value!r}"
+        ) from error
+
+
+def _check_positive_int(value: Any, argument: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{argument} must be a positive integer, got {value!r}")
+
+
+@keras.saving.register_keras_serializable(package="slotfill")
+class JordanRNNCell(keras.layers.Layer):
+    """One step of a Jordan network: the state fed back is the previous *output*.
+
+    ```
+    h_t = f(W_x x_t + W_y y_tm1 + b)         W_x: kernel, W_y: recurrent_kernel
+    y_t = g(W_o h_t + b_o)                   W_o: output_kernel, b_o: output_bias
+    y_0 = 0
+    ```
+
+    Unlike an Elman network (``keras.layers.SimpleRNN``), which feeds back its hidden state
+    h_tm1, a Jordan cell feeds back its previous output y_tm1. With ``g = softmax`` that
+    output is the tag distribution the cell just predicted for the previous word, so each
+    step sees what it tagged before (Mesnil et al.). The cell therefore owns its output
+    projection, and its state is ``[y_tm1]`` with ``output_units`` values; it returns
+    ``(y_t, [y_t])``. It follows the Keras cell contract, so it runs in ``keras.layers.RNN``
+    and ``keras.layers.Bidirectional``; ``JordanRNN`` is the faster ready-made layer.
+
+    Args:
+        units: int > 0, size of the hidden layer h_t.
+        output_units: int > 0, size of the output y_t (and of the fed-back state), e.g. the
+            number of tags.
+        activation: activation name or callable, the hidden activation f. Default ``"tanh"``.
+        output_activation: activation name or callable, the output activation g.
+            Default ``"softmax"``.
+        use_bias: bool, whether h_t and y_t have biases ``b`` and ``b_o``. Default True.
+        kernel_initializer: initializer of ``kernel`` (input_dim × units).
+            Default ``"glorot_uniform"``.
+        recurrent_initializer: initializer of ``recurrent_kernel`` (output_units × units).
+            Default ``"orthogonal"``.
+        output_initializer: initializer of ``output_kernel`` (units × output_units).
+            Default ``"glorot_uniform"``.
+        bias_initializer: initializer of ``bias`` (units) and ``output_bias``
+            (output_units). Default ``"zeros"``.
+        **kwargs: base ``keras.layers.Layer`` arguments (name, dtype, trainable).
+
+    Example:
+        >>> layer = keras.layers.RNN(JordanRNNCell(16, 5), return_sequences=True)
+        >>> layer(np.zeros((2, 7, 3), "float32")).shape
+        (2, 7, 5)
+
+    Reference:
+        Jordan, M. I. (1986). Serial order: a parallel distributed processing approach.
+        ICS Report 8604, UC San Diego.
+        Mesnil, G. et al. (2015). Using recurrent neural networks for slot filling in
+        spoken language understanding. IEEE/ACM TASLP 23(3).
+    """
+
+    def __init__(
+        self,
+        units: int,
+        output_units: int,
+        activation: Any = "tanh",
+        output_activation: Any = "softmax",
+        use_bias: bool = True,
+        kernel_initializer: Any = "glorot_uniform",
+        recurrent_initializer: Any = "orthogonal",
+        output_initializer: Any = "glorot_uniform",
+        bias_initializer: Any = "zeros",
+        **kwargs,
+    ) -> None:
+        _check_positive_int(units, "units")
+        _check_positive_int(output_units, "output_units")
+        resolved = {
+            "activation": _resolve_activation(activation, "activation"),
+            "output_activation": _resolve_activation(output_activation, "output_activation"),
+            "kernel_initializer": _resolve_initializer(kernel_initializer, "kernel_initializer"),
+            "recurrent_initializer": _resolve_initializer(
+                recurrent_initializer, "recurrent_initializer"
+            ),
+            "output_initializer": _resolve_initializer(output_initializer, "output_initializer"),
+            "bias_initializer": _resolve_initializer(bias_initializer, "bias_initializer"),
+        }
+        super().__init__(**kwargs)
+        self.units = units
+        self.output_units = output_units
+        self.activation = resolved["activation"]
+        self.output_activation = resolved["output_activation"]
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = resolved["kernel_initializer"]
+        self.recurrent_initializer = resolved["recurrent_initializer"]
+        self.output_initializer = resolved["output_initializer"]
+        self.bias_initializer = resolved["bias_initializer"]
+        self.state_size = output_units
+        self.output_size = output_units
+
+    def build(self, input_shape) -> None:
+        input_dim = input_shape[-1]
+        self.kernel = self.add_weight(
+            shape=(input_dim, self.units), name="kernel", initializer=self.kernel_initializer
+        )
+        self.recurrent_kernel = self.add_weight(
+            shape=(self.output_units, self.units),
+            name="recurrent_kernel",
+            initializer=self.recurrent_initializer,
+        )
+        self.output_kernel = self.add_weight(
+            shape=(self.units, self.output_units),
+            name="output_kernel",
+            initializer=self.output_initializer,
+        )
+        if self.use_bias:
+            self.bias = self.add_weight(
+                shape=(self.units,), name="bias", initializer=self.bias_initializer
+            )
+            self.output_bias = self.add_weight(
+                shape=(self.output_units,), name="output_bias", initializer=self.bias_initializer
+            )
+        else:
+            self.bias = None
+            self.output_bias = None
+
+    def call(self, inputs, states, training=False):
+        return self.step_from_projection(self.project_inputs(inputs), states)
+
+    def project_inputs(self, inputs):
+        """W_x x + b; works on one step or on a whole sequence."""
+        z = ops.matmul(inputs, self.kernel)
+        if self.use_bias:
+            z = z + self.bias
+        return z
+
+    def step_from_projection(self, z_x, states):
+        """One step given ``project_inputs`` of this step's input; returns (y_t, [y_t])."""
+        y_tm1 = states[0] if isinstance(states, (list, tuple)) else states
+        h = self.activation(z_x + ops.matmul(y_tm1, self.recurrent_kernel))
+        z_y = ops.matmul(h, self.output_kernel)
+        if self.use_bias:
+            z_y = z_y + self.output_bias
+        y = self.output_activation(z_y)
+        return y, [y]
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "output_units": self.output_units,
+            "activation": keras.activations.serialize(self.activation),
+            "output_activation": keras.activations.serialize(self.output_activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+            "recurrent_initializer": keras.initializers.serialize(self.recurrent_initializer),
+            "output_initializer": keras.initializers.serialize(self.output_initializer),
+            "bias_initializer": keras.initializers.serialize(self.bias_initializer),
+        }
+
+
+def _cell_property(name: str) -> property:
+    # The wrapper's constructor arguments live on its cell; expose them under the same names.
+    return property(lambda self: getattr(self.cell, name), doc=f"The cell's ``{name}``.")
+
+
+_CELL_ARGUMENTS = (
+    "units",
+    "output_units",
+    "activation",
+    "output_activation",
+    "use_bias",
+    "kernel_initializer",
+    "recurrent_initializer",
+    "output_initializer",
+    "bias_initializer",
+)
+
+
+@keras.saving.register_keras_serializable(package="slotfill")
+class JordanRNN(keras.layers.RNN):
+    """A ``keras.layers.RNN`` running a ``JordanRNNCell``: the fed-back state is the previous output.
+
+    ```
+    for t in 1..T:   y_t = g(W_o f(W_x x_t + W_y y_tm1 + b) + b_o)        y_0 = 0
+    returns y_1..y_T (return_sequences=True) or y_T
+    ```
+
+    The equations are the cell's. Masked (padding) steps leave y unchanged, as in every Keras
+    RNN. The layer computes ``W_x x + b`` for all steps in one matmul before the time loop;
+    results are the same as ``keras.layers.RNN(JordanRNNCell(...))``. In
+    ``keras.layers.Bidirectional`` each direction has its own Jordan cell, fed back its own
+    previous output, and the two outputs are joined per token.
+
+    Args:
+        units, output_units, activation, output_activation, use_bias, kernel_initializer,
+        recurrent_initializer, output_initializer, bias_initializer:
+            as for ``JordanRNNCell``.
+        return_sequences: bool, return every step's y_t (for tagging) instead of the last.
+            Default True.
+        go_backwards: bool, run from the last step to the first and return the outputs in
+            that reversed order. Default False.
+        **kwargs: other ``keras.layers.RNN`` arguments (return_state, stateful, unroll,
+            zero_output_for_mask) and base layer arguments (name, dtype, trainable).
+
+    Example:
+        >>> tagger = keras.layers.Bidirectional(JordanRNN(100, 9))
+        >>> tagger(np.zeros((2, 7, 50), "float32")).shape
+        (2, 7, 18)
+
+    Reference:
+        Jordan, M. I. (1986). Serial order: a parallel distributed processing approach.
+        ICS Report 8604, UC San Diego.
+        Mesnil, G. et al. (2015). Using recurrent neural networks for slot filling in
+        spoken language understanding. IEEE/ACM TASLP 23(3).
+    """
+
+    def __init__(
+        self,
+        units: int,
+        output_units: int,
+        activation: Any = "tanh",
+        output_activation: Any = "softmax",
+        use_bias: bool = True,
+        kernel_initializer: Any = "glorot_uniform",
+        recurrent_initializer: Any = "orthogonal",
+        output_initializer: Any = "glorot_uniform",
+        bias_initializer: Any = "zeros",
+        return_sequences: bool = True,
+        go_backwards: bool = False,
+        **kwargs,
+    ) -> None:
+        cell = JordanRNNCell(
+            units,
+            output_units,
+            activation=activation,
+            output_activation=output_activation,
+            use_bias=use_bias,
+            kernel_initializer=kernel_initializer,
+            recurrent_initializer=recurrent_initializer,
+            output_initializer=output_initializer,
+            bias_initializer=bias_initializer,
+            dtype=kwargs.get("dtype"),
+            trainable=kwargs.get("trainable", True),
+            name="jordan_rnn_cell",
+        )
+        super().__init__(
+            cell, return_sequences=return_sequences, go_backwards=go_backwards, **kwargs
+        )
+        self.input_spec = keras.layers.InputSpec(ndim=3)
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        if tree.is_nested(mask):
+            mask = mask[0]
+        # One big matmul for every step's input projection instead of one per step.
+        projected = self.cell.project_inputs(sequences)
+        return keras_backend.rnn(
+            self.cell.step_from_projection,
+            projected,
+            list(initial_state),
+            go_backwards=self.go_backwards,
+            mask=mask,
+            unroll=self.unroll,
+            input_length=sequences.shape[1],
+            zero_output_for_mask=self.zero_output_for_mask,
+            return_all_outputs=self.return_sequences,
+        )
+
+    units = _cell_property("units")
+    output_units = _cell_property("output_units")
+    activation = _cell_property("activation")
+    output_activation = _cell_property("output_activation")
+    use_bias = _cell_property("use_bias")
+    kernel_initializer = _cell_property("kernel_initializer")
+    recurrent_initializer = _cell_property("recurrent_initializer")
+    output_initializer = _cell_property("output_initializer")
+    bias_initializer = _cell_property("bias_initializer")
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        cell_config = config.pop("cell")["config"]
+        return {**config, **{name: cell_config[name] for name in _CELL_ARGUMENTS}}
+
+    @classmethod
+    def from_config(cls, config: dict) -> JordanRNN:
+        return cls(**config)

@@ -1,0 +1,329 @@
+"""LSTM with diagonal peephole connections (Gers & Schmidhuber, 2000): cell and RNN layer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+from keras import ops
+
+# keras.layers.RNN drives its time loop with the backend's `rnn` function; it has no public
+# name, and PeepholeLSTM.inner_loop needs it to feed precomputed input projections to the loop.
+from keras.src import backend as keras_backend
+from keras.src import tree
+
+
+def _resolve_activation(value: Any, argument: str):
+    try:
+        return keras.activations.get(value)
+    except (ValueError, TypeError) as error:
+        raise ValueError(
+            f"{argument} must be an activation name or callable known to Keras, "
+            f"got {value!r}"
+        ) from error
+
+
+def _resolve_initializer(value: Any, argument: str):
+    try:
+        return keras.initializers.get(value)
+    except (ValueError, TypeError) as error:
+        raise ValueError(
+            f"{argument} must be an initializer name, config or instance known to Keras, "
+            f"got {value!r}"
+        ) from error
+
+
+@keras.saving.register_keras_serializable(package="slotfill")
+class PeepholeLSTMCell(keras.layers.Layer):
+    """One step of an LSTM whose gates also look at the cell state (diagonal peepholes).
+
+    ```
+    i_t = σ(W_i x_t + U_i h_tm1 + p_i ⊙ c_tm1 + b_i)
+    f_t = σ(W_f x_t + U_f h_tm1 + p_f ⊙ c_tm1 + b_f)
+    g_t = a(W_c x_t + U_c h_tm1 + b_c)
+    c_t = f_t ⊙ c_tm1 + i_t ⊙ g_t
+    o_t = σ(W_o x_t + U_o h_tm1 + p_o ⊙ c_t + b_o)      the output gate sees the new cell
+    h_t = o_t ⊙ a(c_t)
+    ```
+
+    σ is ``recurrent_activation`` and ``a`` is ``activation``. The input gate and the forget
+    gate peek at the previous cell state, the output gate at the new one. ``kernel`` holds
+    W_i, W_f, W_c, W_o side by side (blocks ordered i, f, c, o like Keras's LSTM),
+    ``recurrent_kernel`` holds U_*, and ``bias`` b_*, so with all peepholes at zero (their
+    default initialisation) the cell computes exactly ``keras.layers.LSTMCell``. The state is
+    ``[h_t, c_t]``; the output is ``h_t``. It follows the Keras cell contract, so it runs in
+    ``keras.layers.RNN`` and ``keras.layers.Bidirectional``; ``PeepholeLSTM`` is the faster
+    ready-made layer.
+
+    Args:
+        units: int > 0, size of h_t and c_t.
+        activation: activation name or callable, ``a`` for the cell input and output.
+            Default ``"tanh"``.
+        recurrent_activation: activation name or callable, σ for the gates.
+            Default ``"sigmoid"``.
+        use_bias: bool, whether the gates have a bias ``b``. Default True.
+        kernel_initializer: initializer of ``kernel`` (input_dim × 4·units).
+            Default ``"glorot_uniform"``.
+        recurrent_initializer: initializer of ``recurrent_kernel`` (units × 4·units).
+            Default ``"orthogonal"``.
+        bias_initializer: initializer of ``bias`` (4·units). Default ``"zeros"``.
+        unit_forget_bias: bool, add 1 to the forget-gate bias at initialisation
+            (Jozefowicz et al., 2015). Default True.
+        peephole_initializer: initializer of ``peephole_i``, ``peephole_f`` and
+            ``peephole_o`` (units each). Default ``"zeros"``.
+        **kwargs: base ``keras.layers.Layer`` arguments (name, dtype, trainable).
+
+    Example:
+        >>> layer = keras.layers.RNN(PeepholeLSTMCell(8), return_sequences=True)
+        >>> layer(np.zeros((2, 5, 3), "float32")).shape
+        (2, 5, 8)
+
+    Reference:
+        Gers, F. A. and Schmidhuber, J. (2000). Recurrent nets that time and count.
+        IJCNN 2000.
+    """
+
+    def __init__(
+        self,
+        units: int,
+        activation: Any = "tanh",
+        recurrent_activation: Any = "sigmoid",
+        use_bias: bool = True,
+        kernel_initializer: Any = "glorot_uniform",
+        recurrent_initializer: Any = "orthogonal",
+        bias_initializer: Any = "zeros",
+        unit_forget_bias: bool = True,
+        peephole_initializer: Any = "zeros",
+        **kwargs,
+    ) -> None:
+        if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
+            raise ValueError(f"units must be a positive integer, got {units!r}")
+        resolved = {
+            "activation": _resolve_activation(activation, "activation"),
+            "recurrent_activation": _resolve_activation(
+                recurrent_activation, "recurrent_activation"
+            ),
+            "kernel_initializer": _resolve_initializer(kernel_initializer, "kernel_initializer"),
+            "recurrent_initializer": _resolve_initializer(
+                recurrent_initializer, "recurrent_initializer"
+            ),
+            "bias_initializer": _resolve_initializer(bias_initializer, "bias_initializer"),
+            "peephole_initializer": _resolve_initializer(
+                peephole_initializer, "peephole_initializer"
+            ),
+        }
+        super().__init__(**kwargs)
+        self.units = units
+        self.activation = resolved["activation"]
+        self.recurrent_activation = resolved["recurrent_activation"]
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = resolved["kernel_initializer"]
+        self.recurrent_initializer = resolved["recurrent_initializer"]
+        self.bias_initializer = resolved["bias_initializer"]
+        self.unit_forget_bias = bool(unit_forget_bias)
+        self.peephole_initializer = resolved["peephole_initializer"]
+        self.state_size = [units, units]
+        self.output_size = units
+
+    def build(self, input_shape) -> None:
+        input_dim = input_shape[-1]
+        self.kernel = self.add_weight(
+            shape=(input_dim, 4 * self.units),
+            name="kernel",
+            initializer=self.kernel_initializer,
+        )
+        self.recurrent_kernel = self.add_weight(
+            shape=(self.units, 4 * self.units),
+            name="recurrent_kernel",
+            initializer=self.recurrent_initializer,
+        )
+        if self.use_bias:
+            self.bias = self.add_weight(
+                shape=(4 * self.units,),
+                name="bias",
+                initializer=self._gate_bias_initializer,
+            )
+        else:
+            self.bias = None
+        self.peephole_i = self.add_weight(
+            shape=(self.units,), name="peephole_i", initializer=self.peephole_initializer
+        )
+        self.peephole_f = self.add_weight(
+            shape=(self.units,), name="peephole_f", initializer=self.peephole_initializer
+        )
+        self.peephole_o = self.add_weight(
+            shape=(self.units,), name="peephole_o", initializer=self.peephole_initializer
+        )
+
+    def _gate_bias_initializer(self, shape, dtype=None):
+        if not self.unit_forget_bias:
+            return self.bias_initializer(shape, dtype=dtype)
+        block = (self.units,)
+        return ops.concatenate(
+            [
+                self.bias_initializer(block, dtype=dtype),
+                ops.ones(block, dtype=dtype),
+                self.bias_initializer((2 * self.units,), dtype=dtype),
+            ]
+        )
+
+    def call(self, inputs, states, training=False):
+        return self.step_from_projection(self.project_inputs(inputs), states)
+
+    def project_inputs(self, inputs):
+        """W x + b for all four gates at once; works on one step or on a whole sequence."""
+        z = ops.matmul(inputs, self.kernel)
+        if self.use_bias:
+            z = z + self.bias
+        return z
+
+    def step_from_projection(self, z_x, states):
+        """One step given ``project_inputs`` of this step's input; returns (h_t, [h_t, c_t])."""
+        h_tm1, c_tm1 = states[0], states[1]
+        # One fused recurrent matmul for the four gates; the blocks are split afterwards.
+        z = z_x + ops.matmul(h_tm1, self.recurrent_kernel)
+        z_i, z_f, z_c, z_o = ops.split(z, 4, axis=-1)
+        i = self.recurrent_activation(z_i + self.peephole_i * c_tm1)
+        f = self.recurrent_activation(z_f + self.peephole_f * c_tm1)
+        c = f * c_tm1 + i * self.activation(z_c)
+        o = self.recurrent_activation(z_o + self.peephole_o * c)
+        h = o * self.activation(c)
+        return h, [h, c]
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "activation": keras.activations.serialize(self.activation),
+            "recurrent_activation": keras.activations.serialize(self.recurrent_activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+            "recurrent_initializer": keras.initializers.serialize(self.recurrent_initializer),
+            "bias_initializer": keras.initializers.serialize(self.bias_initializer),
+            "unit_forget_bias": self.unit_forget_bias,
+            "peephole_initializer": keras.initializers.serialize(self.peephole_initializer),
+        }
+
+
+def _cell_property(name: str) -> property:
+    # The wrapper's constructor arguments live on its cell; expose them under the same names.
+    return property(lambda self: getattr(self.cell, name), doc=f"The cell's ``{name}``.")
+
+
+_CELL_ARGUMENTS = (
+    "units",
+    "activation",
+    "recurrent_activation",
+    "use_bias",
+    "kernel_initializer",
+    "recurrent_initializer",
+    "bias_initializer",
+    "unit_forget_bias",
+    "peephole_initializer",
+)
+
+
+@keras.saving.register_keras_serializable(package="slotfill")
+class PeepholeLSTM(keras.layers.RNN):
+    """A ``keras.layers.RNN`` running a ``PeepholeLSTMCell`` over a sequence.
+
+    ```
+    for t in 1..T:   h_t, c_t = PeepholeLSTMCell(x_t, [h_tm1, c_tm1])      h_0 = c_0 = 0
+    returns h_1..h_T (return_sequences=True) or h_T
+    ```
+
+    The equations are the cell's. Masked (padding) steps leave h and c unchanged, as in every
+    Keras RNN. The layer computes ``W x + b`` for all steps in one matmul before the time
+    loop, so each step does only the recurrent matmul and element-wise work; results are
+    the same as ``keras.layers.RNN(PeepholeLSTMCell(...))``.
+
+    Args:
+        units, activation, recurrent_activation, use_bias, kernel_initializer,
+        recurrent_initializer, bias_initializer, unit_forget_bias, peephole_initializer:
+            as for ``PeepholeLSTMCell``.
+        return_sequences: bool, return every step's h_t (for tagging) instead of the last.
+            Default True.
+        go_backwards: bool, run from the last step to the first and return the outputs in
+            that reversed order. Default False.
+        **kwargs: other ``keras.layers.RNN`` arguments (return_state, stateful, unroll,
+            zero_output_for_mask) and base layer arguments (name, dtype, trainable).
+
+    Example:
+        >>> tagger = keras.layers.Bidirectional(PeepholeLSTM(64))
+        >>> tagger(np.zeros((2, 7, 100), "float32")).shape
+        (2, 7, 128)
+
+    Reference:
+        Gers, F. A. and Schmidhuber, J. (2000). Recurrent nets that time and count.
+        IJCNN 2000.
+    """
+
+    def __init__(
+        self,
+        units: int,
+        activation: Any = "tanh",
+        recurrent_activation: Any = "sigmoid",
+        use_bias: bool = True,
+        kernel_initializer: Any = "glorot_uniform",
+        recurrent_initializer: Any = "orthogonal",
+        bias_initializer: Any = "zeros",
+        unit_forget_bias: bool = True,
+        peephole_initializer: Any = "zeros",
+        return_sequences: bool = True,
+        go_backwards: bool = False,
+        **kwargs,
+    ) -> None:
+        cell = PeepholeLSTMCell(
+            units,
+            activation=activation,
+            recurrent_activation=recurrent_activation,
+            use_bias=use_bias,
+            kernel_initializer=kernel_initializer,
+            recurrent_initializer=recurrent_initializer,
+            bias_initializer=bias_initializer,
+            unit_forget_bias=unit_forget_bias,
+            peephole_initializer=peephole_initializer,
+            dtype=kwargs.get("dtype"),
+            trainable=kwargs.get("trainable", True),
+            name="peephole_lstm_cell",
+        )
+        super().__init__(
+            cell, return_sequences=return_sequences, go_backwards=go_backwards, **kwargs
+        )
+        self.input_spec = keras.layers.InputSpec(ndim=3)
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        if tree.is_nested(mask):
+            mask = mask[0]
+        # One big matmul for every step's input projection instead of one per step.
+        projected = self.cell.project_inputs(sequences)
+        return keras_backend.rnn(
+            self.cell.step_from_projection,
+            projected,
+            list(initial_state),
+            go_backwards=self.go_backwards,
+            mask=mask,
+            unroll=self.unroll,
+            input_length=sequences.shape[1],
+            zero_output_for_mask=self.zero_output_for_mask,
+            return_all_outputs=self.return_sequences,
+        )
+
+    units = _cell_property("units")
+    activation = _cell_property("activation")
+    recurrent_activation = _cell_property("recurrent_activation")
+    use_bias = _cell_property("use_bias")
+    kernel_initializer = _cell_property("kernel_initializer")
+    recurrent_initializer = _cell_property("recurrent_initializer")
+    bias_initializer = _cell_property("bias_initializer")
+    unit_forget_bias = _cell_property("unit_forget_bias")
+    peephole_initializer = _cell_property("peephole_initializer")
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        cell_config = config.pop("cell")["config"]
+        return {**config, **{name: cell_config[name] for name in _CELL_ARGUMENTS}}
+
+    @classmethod
+    def from_config(cls, config: dict) -> PeepholeLSTM:
+        return cls(**config)

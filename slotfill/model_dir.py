@@ -1,0 +1,121 @@
+"""The model folder: what it holds, where the latest one is, and writing it safely.
+
+A model folder is self-describing::
+
+    model.keras      the Keras model (architecture + weights; loaded with safe_mode on)
+    config.json      every hyperparameter used
+    vocab/           words.txt, chars.txt, tags.txt, intents.txt (plain, one per line)
+    history.json     per-epoch losses and validation scores
+    scores.json      validation and test scores of the kept epoch
+    saved_model/     the TensorFlow SavedModel export (raw strings in, tags out)
+
+Folders are written under a temporary name beside their destination and renamed
+into place only when complete, so an interrupted run never leaves half a model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+MODEL_FILE = "model.keras"
+CONFIG_FILE = "config.json"
+VOCAB_DIR = "vocab"
+HISTORY_FILE = "history.json"
+SCORES_FILE = "scores.json"
+SAVED_MODEL_DIR = "saved_model"
+LATEST_FILE = "latest"
+REQUIRED = (MODEL_FILE, CONFIG_FILE, f"{VOCAB_DIR}/words.txt", f"{VOCAB_DIR}/tags.txt")
+
+
+class ModelError(Exception):
+    """A model folder that is missing, incomplete, corrupt or incompatible."""
+
+
+def models_root() -> Path:
+    """Where models go by default: $SLOTFILL_MODELS, else ./models."""
+    return Path(os.environ.get("SLOTFILL_MODELS", "models"))
+
+
+def default_model_dir(arch: str) -> Path:
+    return models_root() / arch
+
+
+def latest_model_dir() -> Path:
+    """The folder recorded by the last successful ``train``."""
+    pointer = models_root() / LATEST_FILE
+    if not pointer.is_file():
+        raise ModelError(
+            f"no trained model found ({pointer} does not exist); train one with "
+            "`python cli.py train` or pass --model DIR"
+        )
+    return Path(pointer.read_text(encoding="utf-8").strip())
+
+
+def set_latest(model_dir: Path) -> None:
+    root = models_root()
+    root.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(root / LATEST_FILE, str(Path(model_dir).resolve()) + "\n")
+
+
+def resolve(model_dir: str | os.PathLike | None) -> Path:
+    """``model_dir`` or the latest model, checked to hold every required file."""
+    path = Path(model_dir) if model_dir is not None else latest_model_dir()
+    if not path.exists():
+        raise ModelError(f"model folder {path} does not exist")
+    if not path.is_dir():
+        raise ModelError(f"{path} is not a model folder (it is a file)")
+    missing = [name for name in REQUIRED if not (path / name).is_file()]
+    if missing:
+        raise ModelError(f"model folder {path} is incomplete: missing {', '.join(missing)}")
+    return path
+
+
+def read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ModelError(f"cannot read {path}: {err}") from err
+
+
+def write_json(path: Path, value: Any) -> None:
+    path.write_text(json.dumps(value, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def staged_dir(destination: str | os.PathLike) -> Iterator[Path]:
+    """Yield an empty temporary folder that replaces ``destination`` only on success."""
+    destination = Path(destination)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=destination.parent, prefix=f".{destination.name}.tmp-"))
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    replace_dir(staging, destination)
+
+
+def replace_dir(source: Path, destination: Path) -> None:
+    """Move ``source`` to ``destination``; the old destination is removed only afterwards."""
+    old = None
+    if destination.exists():
+        old = Path(tempfile.mkdtemp(dir=destination.parent, prefix=f".{destination.name}.old-"))
+        os.rmdir(old)
+        os.replace(destination, old)
+    os.replace(source, destination)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

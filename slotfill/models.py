@@ -1,0 +1,137 @@
+"""Model construction: the ``--arch`` registry and ``build_model(config, encoder)``.
+
+Every architecture shares one frame::
+
+    words ─ WordDropout ─ Embedding ─┐
+    chars ─ CharCNN ─────────────────┴ concat ─ Dropout ─ [ContextWindow] ─ encoder ─┬─ Dense ─ softmax | CRF  → "tags"
+                                                                                    └─ SequencePooling ─ Dense → "intent"
+
+and differs only in the encoder: ``layers`` recurrent layers of one cell family,
+one direction or bidirectional, with dropout between them (not across time).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import keras
+
+from slotfill import bio
+from slotfill.config import Config
+from slotfill.layers import CharCNN, ContextWindow, SequencePooling, WordDropout
+from slotfill.layers.crf import CRF
+from slotfill.layers.jordan_rnn import JordanRNN
+from slotfill.layers.peephole_lstm import PeepholeLSTM
+from slotfill.preprocess import Encoder
+
+
+def _recurrent_initializer(config: Config):
+    if config.recurrent_init == "identity":
+        return keras.initializers.Identity()
+    return config.recurrent_init
+
+
+def _elman(config: Config, num_tags: int, name: str) -> keras.layers.Layer:
+    return keras.layers.SimpleRNN(config.hidden, activation=config.activation,
+                                  recurrent_initializer=_recurrent_initializer(config),
+                                  return_sequences=True, name=name)
+
+
+def _jordan(config: Config, num_tags: int, name: str) -> keras.layers.Layer:
+    # The fed-back state is the previous tag posterior, as in Mesnil et al.
+    return JordanRNN(config.hidden, output_units=num_tags, activation=config.activation,
+                     recurrent_initializer=_recurrent_initializer(config),
+                     return_sequences=True, name=name)
+
+
+def _lstm(config: Config, num_tags: int, name: str) -> keras.layers.Layer:
+    return keras.layers.LSTM(config.hidden, recurrent_initializer=_recurrent_initializer(config),
+                             return_sequences=True, name=name)
+
+
+def _peephole(config: Config, num_tags: int, name: str) -> keras.layers.Layer:
+    return PeepholeLSTM(config.hidden, recurrent_initializer=_recurrent_initializer(config),
+                        return_sequences=True, name=name)
+
+
+def _gru(config: Config, num_tags: int, name: str) -> keras.layers.Layer:
+    return keras.layers.GRU(config.hidden, recurrent_initializer=_recurrent_initializer(config),
+                            return_sequences=True, name=name)
+
+
+# Cell family -> factory of one single-direction recurrent layer returning sequences.
+CELLS: dict[str, Callable[[Config, int, str], keras.layers.Layer]] = {
+    "elman": _elman,
+    "jordan": _jordan,
+    "lstm": _lstm,
+    "peephole": _peephole,
+    "gru": _gru,
+}
+
+
+def recurrent_stack(x, config: Config, num_tags: int):
+    """``config.layers`` recurrent layers (bidirectional if the arch says so), dropout between."""
+    make = CELLS[config.cell]
+    for i in range(config.layers):
+        layer = make(config, num_tags, f"{config.cell}_{i}")
+        if config.bidirectional:
+            layer = keras.layers.Bidirectional(layer, name=f"bi{config.cell}_{i}")
+        x = layer(x)
+        x = keras.layers.Dropout(config.dropout, seed=config.seed + i + 1, name=f"dropout_{i + 1}")(x)
+    return x
+
+
+def build_model(config: Config, encoder: Encoder) -> keras.Model:
+    """The tagger for ``config.arch``; outputs ``tags`` (probabilities or CRF emissions) and ``intent``."""
+    config.validate()
+    num_tags = len(encoder.tags)
+    words = keras.Input((None,), dtype="int32", name="words")
+    inputs = {"words": words}
+    ids = words
+    if config.word_dropout > 0:
+        ids = WordDropout(config.word_dropout, seed=config.seed, name="word_dropout")(words)
+    x = keras.layers.Embedding(len(encoder.words), config.embedding_dim, mask_zero=True,
+                               name="word_embedding")(ids)
+    if encoder.chars is not None:
+        chars = keras.Input((None, None), dtype="int32", name="chars")
+        inputs["chars"] = chars
+        char_vectors = CharCNN(len(encoder.chars), config.char_dim, config.char_filters,
+                               name="char_cnn")(chars)
+        x = keras.layers.Concatenate(name="word_features")([x, char_vectors])
+    x = keras.layers.Dropout(config.dropout, seed=config.seed, name="dropout_0")(x)
+    if config.window > 0:
+        x = ContextWindow(config.window, name="context_window")(x)
+    x = recurrent_stack(x, config, num_tags)
+
+    outputs = {}
+    emissions = keras.layers.Dense(num_tags, name="emissions")(x)
+    if config.decoder == "crf":
+        allowed, start = bio.allowed_transitions(encoder.tags.labels)
+        outputs["tags"] = CRF(num_tags, allowed_transitions=allowed, allowed_start=start,
+                              name="tags")(emissions)
+    else:
+        outputs["tags"] = keras.layers.Activation("softmax", name="tags")(emissions)
+    if config.intent and encoder.intents is not None:
+        pooled = SequencePooling(name="pooling")(x)
+        outputs["intent"] = keras.layers.Dense(len(encoder.intents), activation="softmax",
+                                               name="intent")(pooled)
+    return keras.Model(inputs, outputs, name=config.arch)
+
+
+def compile_model(model: keras.Model, config: Config) -> None:
+    """Attach optimizer and losses; called after building and after loading (saved without them)."""
+    losses: dict = {}
+    weights: dict = {}
+    if config.decoder == "crf":
+        losses["tags"] = model.get_layer("tags").loss
+    else:
+        losses["tags"] = keras.losses.SparseCategoricalCrossentropy(ignore_class=-1)
+    weights["tags"] = 1.0
+    if "intent" in model.output_names:
+        losses["intent"] = keras.losses.SparseCategoricalCrossentropy(ignore_class=-1)
+        weights["intent"] = config.intent_weight
+    optimizer = keras.optimizers.Adam(
+        learning_rate=config.learning_rate,
+        global_clipnorm=config.clipnorm if config.clipnorm > 0 else None,
+    )
+    model.compile(optimizer=optimizer, loss=losses, loss_weights=weights)

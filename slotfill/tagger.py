@@ -1,0 +1,142 @@
+"""The Tagger: a trained model applied to raw text, returning tokens, tags, slots and intent."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import keras
+
+from slotfill import bio, model_dir
+from slotfill.config import Config
+from slotfill.inference import Predictor
+from slotfill.preprocess import EncodedSplit, Encoder
+from slotfill.tokenizer import tokenize
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Prediction:
+    """The model's decision for one tokenized sentence."""
+
+    tags: list[str]
+    confidences: list[float]
+    intent: str | None = None
+    intent_confidence: float | None = None
+
+
+@dataclass
+class Slot:
+    slot: str
+    value: str       # as typed, e.g. "Taipei"
+    start: int       # character offsets into the text
+    end: int
+    confidence: float
+
+
+@dataclass
+class TagResult:
+    text: str
+    tokens: list[str]
+    tags: list[str]
+    slots: list[Slot] = field(default_factory=list)
+    intent: str | None = None
+    intent_confidence: float | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class Tagger:
+    """A model with its encoder; thread-safe for concurrent ``tag`` calls."""
+
+    def __init__(self, model: keras.Model, config: Config, encoder: Encoder) -> None:
+        self.model = model
+        self.config = config
+        self.encoder = encoder
+        self.predictor = Predictor(model, encoder.tags.labels)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike | None = None) -> Tagger:
+        """Load a model folder (default: the latest trained); ModelError if it is unusable."""
+        folder = model_dir.resolve(path)
+        try:
+            config = Config.from_dict(model_dir.read_json(folder / model_dir.CONFIG_FILE))
+        except (ValueError, TypeError) as err:
+            raise model_dir.ModelError(f"{folder / model_dir.CONFIG_FILE} is not a valid config: {err}") from err
+        try:
+            encoder = Encoder.load(folder / model_dir.VOCAB_DIR, config.max_word_length)
+        except (OSError, UnicodeDecodeError, ValueError) as err:
+            raise model_dir.ModelError(f"cannot read the vocabularies in {folder}: {err}") from err
+        import slotfill.layers  # noqa: F401  (registers the custom layers)
+
+        try:
+            # safe_mode stays on: loading never runs code stored in the file.
+            model = keras.saving.load_model(folder / model_dir.MODEL_FILE, compile=False, safe_mode=True)
+        except Exception as err:  # Keras raises many types for a bad file
+            raise model_dir.ModelError(
+                f"cannot load {folder / model_dir.MODEL_FILE}: {type(err).__name__}: {err}"
+            ) from err
+        _check_compatible(model, encoder, folder)
+        return cls(model, config, encoder)
+
+    def predict_tokens(self, sentences: Sequence[Sequence[str]], batch_size: int = 64) -> list[Prediction]:
+        """Tags (and intent) for already tokenized sentences, in input order."""
+        split = EncodedSplit(self.encoder, sentences)
+        results: list[Prediction | None] = [None] * len(sentences)
+        for indices, inputs, _ in split.iter_batches(batch_size):
+            out = self.predictor(inputs)
+            for row, i in enumerate(indices):
+                n = split.lengths[i]
+                prediction = Prediction(
+                    tags=self.encoder.decode_tags(out["tag_ids"][row], n),
+                    confidences=[float(c) for c in out["tag_confidence"][row, :n]],
+                )
+                if "intent_ids" in out:
+                    prediction.intent = self.encoder.intents[int(out["intent_ids"][row])]
+                    prediction.intent_confidence = float(out["intent_confidence"][row])
+                results[i] = prediction
+        return results  # type: ignore[return-value]
+
+    def tag(self, texts: Sequence[str], batch_size: int = 64) -> list[TagResult]:
+        """Tokenize raw texts and tag them; slot values keep the text as typed."""
+        tokenized = [tokenize(text) for text in texts]
+        non_empty = [i for i, tokens in enumerate(tokenized) if tokens]
+        predictions = self.predict_tokens([[t.text for t in tokenized[i]] for i in non_empty], batch_size)
+        results = [TagResult(text=text, tokens=[], tags=[]) for text in texts]
+        for i, prediction in zip(non_empty, predictions):
+            tokens = tokenized[i]
+            result = results[i]
+            result.tokens = [t.text for t in tokens]
+            result.tags = prediction.tags
+            result.intent = prediction.intent
+            result.intent_confidence = prediction.intent_confidence
+            for span in bio.to_spans(prediction.tags):
+                start, end = tokens[span.start].start, tokens[span.end - 1].end
+                result.slots.append(Slot(
+                    slot=span.slot,
+                    value=texts[i][start:end],
+                    start=start,
+                    end=end,
+                    # The weakest token bounds how sure the model is of the whole span.
+                    confidence=min(prediction.confidences[span.start:span.end]),
+                ))
+        return results
+
+
+def _check_compatible(model: keras.Model, encoder: Encoder, folder: Path) -> None:
+    """The vocab files must fit the model's embedding and output sizes."""
+    try:
+        words = model.get_layer("word_embedding").input_dim
+        tags = model.get_layer("emissions").units
+    except ValueError as err:
+        raise model_dir.ModelError(f"{folder} does not hold a slotfill model: {err}") from err
+    if words != len(encoder.words) or tags != len(encoder.tags):
+        raise model_dir.ModelError(
+            f"{folder} is inconsistent: the model expects {words} words and {tags} tags, "
+            f"the vocabulary files have {len(encoder.words)} and {len(encoder.tags)}"
+        )

@@ -1,0 +1,127 @@
+"""Raw text to tokens with character offsets, and the one normalisation used everywhere.
+
+The tokenizer turns text as a person types it (``Flights from St. Louis to Boston, please!``)
+into tokens that look like slot-filling training data such as ATIS (``st.``, ``i'd``,
+``o'clock``, ``a.m.`` stay whole), and remembers where each token came from so that predicted
+slots can be mapped back onto the original string.
+
+The rules are a contract: :mod:`slotfill.graph_tokenizer` reproduces them with TensorFlow ops
+and must give exactly the same tokens, so both import the character sets defined here.
+
+1. **Chunks.** Whitespace is exactly the characters in :data:`WHITESPACE` (every character for
+   which ``str.isspace()`` is true). The text is split into chunks: maximal runs of
+   non-whitespace characters. A token never spans two chunks and never contains whitespace.
+2. **Leading punctuation.** While the chunk's remaining part is longer than one character and
+   starts with a character of :data:`OPENING`, that character is split off as its own token.
+   (``"(boston"`` -> ``(`` ``boston``; ``((`` -> ``(`` ``(``.)
+3. **Trailing punctuation.** Then, while the remaining part is longer than one character, its
+   last character is split off as its own token when it is
+
+   * in :data:`CLOSING` (``!!!`` -> ``!`` ``!`` ``!``), or
+   * a period ``.`` and either the chunk is the last chunk of the text, or the remaining part
+     *before* that period is longer than three characters and contains no ``.``.
+
+   "Remaining part" means what is left after rule 2 and after the trailing characters already
+   split off, so the two kinds of trailing punctuation may alternate: ``(Boston).`` at the end of
+   the text gives ``(`` ``Boston`` ``)`` ``.``. ``Boston.`` -> ``Boston`` ``.`` anywhere, while
+   ``St. Louis`` keeps ``St.`` (``St`` is too short) and ``a.m. flights`` keeps ``a.m.`` (``a.m``
+   contains a period). Lengths count code points. Note that a chunk's last character is never
+   split off, so a lone ``-`` or ``.`` is one token.
+4. Everything else stays inside the token: ``i'd``, ``d/fw``, ``3:30``, ``a.m.``, ``2nd``.
+
+A token's text is exactly ``text[start:end]`` (case kept); :func:`normalize` is applied later,
+at lookup time. :func:`tokenize` never raises on a ``str``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Written out rather than computed so the graph twin embeds the same set; a test checks it
+# equals {c for c in every code point if c.isspace()}.
+WHITESPACE: frozenset[str] = frozenset(
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680"
+    "\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000"
+)
+"""Characters that separate chunks: exactly those for which ``str.isspace()`` is true."""
+
+OPENING: frozenset[str] = frozenset("\"'([{\u00ab\u201c\u2018\u00bf\u00a1")
+"""Punctuation split off the start of a chunk: ``"'([{«“‘¿¡``."""
+
+CLOSING: frozenset[str] = frozenset(",;:!?\"')]}\u00bb\u201d\u2019\u2026")
+"""Punctuation split off the end of a chunk: ``,;:!?"')]}»”’…`` (the period has its own rule)."""
+
+PERIOD = "."
+"""Split off the end of a chunk only under rule 3."""
+
+MIN_STEM_BEFORE_PERIOD = 4
+"""A period ends a non-final chunk's token only if at least this many characters precede it."""
+
+_CHUNK = re.compile("[^" + "".join(sorted(WHITESPACE)) + "]+")
+
+
+@dataclass(frozen=True)
+class Token:
+    """One token: its text exactly as typed and its ``[start, end)`` character offsets."""
+
+    text: str
+    start: int
+    end: int
+
+
+def normalize(token: str) -> str:
+    """Return the form used to look a token up in a vocabulary (lower case)."""
+    return token.lower()
+
+
+def tokenize(text: str) -> list[Token]:
+    """Split ``text`` into tokens following the module's rules; offsets index ``text``.
+
+    Args:
+        text: any string, as typed.
+
+    Returns:
+        The tokens in order; ``[]`` for empty or whitespace-only text.
+
+    Raises:
+        ValueError: if ``text`` is not a ``str``.
+
+    Example:
+        >>> [t.text for t in tokenize("I'd like St. Louis (MO).")]
+        ["I'd", 'like', 'St.', 'Louis', '(', 'MO', ')', '.']
+    """
+    if not isinstance(text, str):
+        raise ValueError(f"text must be a str; got {type(text).__name__}")
+    chunks = [(m.start(), m.end()) for m in _CHUNK.finditer(text)]
+    tokens: list[Token] = []
+    for i, (start, end) in enumerate(chunks):
+        tokens.extend(_split_chunk(text, start, end, is_last=i == len(chunks) - 1))
+    return tokens
+
+
+def _split_chunk(text: str, start: int, end: int, is_last: bool) -> list[Token]:
+    """Apply rules 2 and 3 to ``text[start:end]``, a non-empty run of non-whitespace."""
+    leading: list[Token] = []
+    while end - start > 1 and text[start] in OPENING:
+        leading.append(Token(text[start], start, start + 1))
+        start += 1
+    trailing: list[Token] = []
+    while end - start > 1 and _peels_last(text, start, end, is_last):
+        trailing.append(Token(text[end - 1], end - 1, end))
+        end -= 1
+    return [*leading, Token(text[start:end], start, end), *reversed(trailing)]
+
+
+def _peels_last(text: str, start: int, end: int, is_last: bool) -> bool:
+    """Whether the last character of ``text[start:end]`` becomes its own token (rule 3)."""
+    last = text[end - 1]
+    if last in CLOSING:
+        return True
+    if last != PERIOD:
+        return False
+    if is_last:
+        return True
+    stem = text[start:end - 1]
+    return len(stem) >= MIN_STEM_BEFORE_PERIOD and PERIOD not in stem

@@ -1,0 +1,174 @@
+"""Training: ``train(config, data, out_dir)`` -> a complete, self-describing model folder."""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from slotfill import model_dir
+from slotfill.config import Config
+from slotfill.evaluate import evaluate, score
+from slotfill.export import export_saved_model
+from slotfill.models import build_model, compile_model
+from slotfill.preprocess import EncodedSplit, Encoder
+from slotfill.tagger import Tagger
+
+log = logging.getLogger(__name__)
+
+
+class TrainingError(RuntimeError):
+    """Training could not produce a model (e.g. the loss was NaN from the first epoch)."""
+
+
+@dataclass
+class TrainResult:
+    model_dir: Path
+    best_epoch: int                 # 1-based
+    epochs_run: int
+    seconds: float
+    valid: dict[str, Any]
+    test: dict[str, Any] | None
+    history: list[dict[str, float]] = field(default_factory=list)
+    stopped_early: str | None = None   # why training ended before its epochs, if it did
+
+
+class ValidationScorer(keras.callbacks.Callback):
+    """Scores the validation split after every epoch, keeps the best weights, stops early.
+
+    "Best" is the highest seqeval slot F1, ties broken by sentence accuracy. Training
+    also stops (keeping the best epoch so far) when the loss becomes NaN or infinite.
+    """
+
+    def __init__(self, tagger: Tagger, valid: Any, patience: int) -> None:
+        super().__init__()
+        self.tagger = tagger
+        self.tokens = valid["tokens"]
+        self.tags = valid["tags"]
+        self.intents = valid["intent"] if tagger.encoder.intents is not None else None
+        self.patience = patience
+        self.best_key: tuple[float, float] | None = None
+        self.best_epoch = -1
+        self.best_weights: list[np.ndarray] | None = None
+        self.history: list[dict[str, float]] = []
+        self.stopped_early: str | None = None
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self.stopped_early = f"the training loss became {loss} (batch {batch + 1})"
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        logs = logs if logs is not None else {}
+        if self.stopped_early:
+            return
+        scores = score(self.tags, self.tagger.predict_tokens(self.tokens), self.intents)
+        logs["val_slot_f1"] = scores["slot_f1"]
+        if scores["intent_accuracy"] is not None:
+            logs["val_intent_accuracy"] = scores["intent_accuracy"]
+        logs["val_sentence_accuracy"] = scores["sentence_accuracy"]
+        self.history.append({"epoch": epoch + 1, **{k: float(v) for k, v in logs.items()}})
+        key = (scores["slot_f1"], scores["sentence_accuracy"])
+        if self.best_key is None or key > self.best_key:
+            self.best_key, self.best_epoch = key, epoch
+            self.best_weights = self.model.get_weights()
+        elif epoch - self.best_epoch >= self.patience:
+            self.stopped_early = f"no validation improvement for {self.patience} epochs"
+            self.model.stop_training = True
+
+    def restore_best(self) -> None:
+        if self.best_weights is None:
+            raise TrainingError(f"training produced no usable epoch: {self.stopped_early}")
+        self.model.set_weights(self.best_weights)
+
+
+def _dataset(split: EncodedSplit, config: Config, has_chars: bool, has_intent: bool) -> tf.data.Dataset:
+    """Length-bucketed, reshuffled-every-epoch batches, reproducible from the seed."""
+    epoch = [0]
+
+    def generate():
+        # A fresh, seed-derived order per epoch: the same run always sees the same batches.
+        rng = random.Random(config.seed * 100_003 + epoch[0])
+        epoch[0] += 1
+        for _, inputs, targets in split.iter_batches(config.batch_size, shuffle=True, rng=rng):
+            yield inputs, targets
+
+    inputs = {"words": tf.TensorSpec([None, None], tf.int32)}
+    if has_chars:
+        inputs["chars"] = tf.TensorSpec([None, None, None], tf.int32)
+    targets = {"tags": tf.TensorSpec([None, None], tf.int32)}
+    if has_intent:
+        targets["intent"] = tf.TensorSpec([None], tf.int32)
+    batches = -(-len(split) // config.batch_size)
+    dataset = tf.data.Dataset.from_generator(generate, output_signature=(inputs, targets))
+    return dataset.apply(tf.data.experimental.assert_cardinality(batches)).prefetch(2)
+
+
+def seed_everything(seed: int) -> None:
+    """Same seed, same machine -> same weights and scores."""
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def train(config: Config, data: Any, out_dir: str | Path | None = None, *,
+          verbose: int | str = "auto") -> TrainResult:
+    """Train ``config.arch`` on ``data`` (a DatasetDict) and write the model folder.
+
+    The folder is built under a temporary name and moved to ``out_dir`` (default
+    ``models/<arch>``) only when complete; it is then recorded as the latest model.
+    """
+    config.validate()
+    started = time.perf_counter()
+    seed_everything(config.seed)
+    out = Path(out_dir) if out_dir is not None else model_dir.default_model_dir(config.arch)
+    train_split = data["train"]
+    intents = train_split["intent"] if config.intent and all(train_split["intent"]) else None
+    encoder = Encoder.build(train_split["tokens"], train_split["tags"], intents,
+                            chars=config.chars, max_word_length=config.max_word_length)
+    model = build_model(config, encoder)
+    compile_model(model, config)
+    tagger = Tagger(model, config, encoder)
+
+    encoded = EncodedSplit(encoder, train_split["tokens"], train_split["tags"], intents)
+    dataset = _dataset(encoded, config, encoder.chars is not None, "intent" in model.output_names)
+    scorer = ValidationScorer(tagger, data["valid"], config.patience)
+    log.info("training %s: %d parameters, %d train sentences", config.arch, model.count_params(),
+             len(encoded))
+    model.fit(dataset, epochs=config.epochs, callbacks=[scorer], verbose=verbose, shuffle=False)
+    scorer.restore_best()
+    if scorer.stopped_early:
+        log.warning("stopped after epoch %d: %s; keeping epoch %d", len(scorer.history),
+                    scorer.stopped_early, scorer.best_epoch + 1)
+
+    valid_scores = evaluate(tagger, data["valid"])
+    test_scores = evaluate(tagger, data["test"]) if "test" in data else None
+    seconds = time.perf_counter() - started
+    result = TrainResult(out, scorer.best_epoch + 1, len(scorer.history), seconds, valid_scores,
+                         test_scores, scorer.history, scorer.stopped_early)
+    save(tagger, out, result)
+    model_dir.set_latest(out)
+    return result
+
+
+def save(tagger: Tagger, out: Path, result: TrainResult) -> None:
+    """Write the complete model folder atomically (see slotfill.model_dir)."""
+    with model_dir.staged_dir(out) as tmp:
+        tagger.model.save(tmp / model_dir.MODEL_FILE)
+        tagger.config.save(tmp / model_dir.CONFIG_FILE)
+        tagger.encoder.save(tmp / model_dir.VOCAB_DIR)
+        model_dir.write_json(tmp / model_dir.HISTORY_FILE, result.history)
+        model_dir.write_json(tmp / model_dir.SCORES_FILE, {
+            "best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
+            "train_seconds": result.seconds, "stopped_early": result.stopped_early,
+            "valid": result.valid, "test": result.test,
+        })
+        export_saved_model(tagger, tmp / model_dir.SAVED_MODEL_DIR)

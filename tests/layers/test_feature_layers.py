@@ -1,0 +1,54 @@
+"""CharCNN, WordDropout, ContextWindow, SequencePooling: shapes, masking, config round trip."""
+
+import keras
+import numpy as np
+import pytest
+
+import slotfill.layers  # noqa: F401
+from slotfill.layers import CharCNN, ContextWindow, SequencePooling, WordDropout
+
+
+def test_char_cnn_shape_and_padding_invariance():
+    layer = CharCNN(vocab_size=10, char_dim=4, filters=6, kernel_size=3)
+    chars = np.array([[[2, 3, 4, 0], [5, 0, 0, 0]]], dtype="int32")
+    out = np.asarray(layer(chars))
+    assert out.shape == (1, 2, 6)
+    wider = np.pad(chars, [[0, 0], [0, 0], [0, 5]])
+    np.testing.assert_allclose(np.asarray(layer(wider)), out, atol=1e-6)
+    assert layer.count_params() == 10 * 4 + 3 * 4 * 6 + 6
+
+
+def test_word_dropout_only_in_training_and_never_on_padding():
+    layer = WordDropout(0.5, unknown_id=1, seed=3)
+    ids = np.array([[5, 6, 7, 8, 0, 0]] * 200, dtype="int32")
+    np.testing.assert_array_equal(np.asarray(layer(ids)), ids)
+    dropped = np.asarray(layer(ids, training=True))
+    assert (dropped[:, 4:] == 0).all()
+    share = (dropped[:, :4] == 1).mean()
+    assert 0.4 < share < 0.6
+    with pytest.raises(ValueError, match="rate"):
+        WordDropout(1.5)
+
+
+def test_context_window_shifts_and_masks():
+    x = np.arange(1, 4, dtype="float32").reshape(1, 3, 1)
+    out = np.asarray(ContextWindow(1)(x))
+    np.testing.assert_array_equal(out[0], [[0, 1, 2], [1, 2, 3], [2, 3, 0]])
+    mask = np.array([[True, True, False]])
+    out = np.asarray(ContextWindow(1)(x, mask=mask))
+    assert out[0, 1, 2] == 0  # the padded third step does not leak into step two
+
+
+def test_sequence_pooling_ignores_padding():
+    x = np.array([[[1.0], [3.0], [100.0]]], dtype="float32")
+    mask = np.array([[True, True, False]])
+    np.testing.assert_allclose(np.asarray(SequencePooling()(x, mask=mask)), [[2.0, 3.0]])
+
+
+@pytest.mark.parametrize("layer", [CharCNN(12, 4, 5), WordDropout(0.2), ContextWindow(2),
+                                   SequencePooling()])
+def test_config_round_trip(layer):
+    config = keras.saving.serialize_keras_object(layer)
+    clone = keras.saving.deserialize_keras_object(config)
+    assert type(clone) is type(layer)
+    assert clone.get_config() == layer.get_config()

@@ -1,0 +1,125 @@
+"""Every CLI command through click's runner: exit codes and output."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from cli import cli
+
+
+@pytest.fixture
+def run():
+    def invoke(*args, input=None):
+        result = CliRunner().invoke(cli, list(args), input=input, catch_exceptions=True)
+        # A user must never see a traceback, whatever happened.
+        assert "Traceback" not in result.output
+        if result.exception and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return result
+    return invoke
+
+
+def test_train_help_lists_every_option(run):
+    result = run("train", "--help")
+    assert result.exit_code == 0
+    for flag in ("--arch", "--data", "--out", "--epochs", "--batch-size", "--seed", "--layers",
+                 "--hidden", "--embedding-dim", "--dropout", "--clipnorm", "--recurrent-init",
+                 "--activation", "--window", "--decoder", "--no-intent", "--no-chars"):
+        assert flag in result.output
+
+
+def test_unknown_arch_lists_the_valid_ones(run):
+    result = run("train", "--arch", "transformer")
+    assert result.exit_code == 2
+    assert "bilstm" in result.output and "bijordan" in result.output
+
+
+def test_train_on_missing_data_is_a_clear_error(run, tmp_path, isolated_models):
+    result = run("train", "--data", str(tmp_path / "nowhere"), "--epochs", "1")
+    assert result.exit_code == 1
+    assert result.output.startswith("error:") and "nowhere" in result.output
+
+
+def test_train_writes_a_model_and_prints_scores(run, tmp_path, isolated_models):
+    out = tmp_path / "m"
+    result = run("train", "--out", str(out), "--epochs", "1", "--hidden", "8",
+                 "--embedding-dim", "8", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert f"model written to {out}" in result.output
+    assert "test   slot_f1" in result.output
+    assert (out / "model.keras").is_file() and (out / "saved_model" / "saved_model.pb").is_file()
+
+
+def test_evaluate_text_and_json(run, trained):
+    text = run("evaluate", "--model", str(trained.model_dir))
+    assert text.exit_code == 0
+    assert "slot       precision" in text.output and "intent     accuracy" in text.output
+    as_json = run("evaluate", "--model", str(trained.model_dir), "--split", "valid", "--json")
+    scores = json.loads(as_json.output)
+    assert scores["slot_f1"] == pytest.approx(trained.valid["slot_f1"])
+    assert {"slot_f1", "intent_accuracy", "sentence_accuracy", "per_slot"} <= set(scores)
+
+
+def test_evaluate_uses_the_latest_model(run, trained, monkeypatch):
+    monkeypatch.setenv("SLOTFILL_MODELS", str(trained.model_dir.parent))
+    assert run("evaluate", "--json").exit_code == 0
+
+
+def test_tag_prints_tokens_tags_and_slots(run, trained):
+    result = run("tag", "--model", str(trained.model_dir), "fly from Boston to Denver")
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert lines[0] == "fly from Boston to Denver"
+    assert lines[1].split()[0] == "fly" and lines[3].split()[0] == "Boston"
+    assert "slots:" in result.output and "intent:" in result.output
+
+
+def test_tag_json_one_object_per_line_with_valid_spans(run, trained):
+    texts = ["fly from Boston to Denver", "cheapest fare to St. Louis, please!"]
+    result = run("tag", "--model", str(trained.model_dir), "--json", *texts)
+    objects = [json.loads(line) for line in result.output.splitlines()]
+    assert [o["text"] for o in objects] == texts
+    for o in objects:
+        assert len(o["tokens"]) == len(o["tags"])
+        for slot in o["slots"]:
+            assert o["text"][slot["start"]:slot["end"]] == slot["value"]
+            assert set(slot) == {"slot", "value", "start", "end", "confidence"}
+            assert 0 <= slot["confidence"] <= 1
+
+
+def test_tag_reads_a_file_and_stdin(run, trained, tmp_path):
+    f = tmp_path / "in.txt"
+    f.write_text("fly to denver\nshow fares from boston\n", encoding="utf-8")
+    from_file = run("tag", "--model", str(trained.model_dir), "--json", "--file", str(f))
+    assert len(from_file.output.splitlines()) == 2
+    from_stdin = run("tag", "--model", str(trained.model_dir), "--json", "--file", "-",
+                     input="fly to denver\n")
+    assert json.loads(from_stdin.output)["tokens"] == ["fly", "to", "denver"]
+
+
+def test_tag_non_utf8_file_names_the_line(run, trained, tmp_path):
+    f = tmp_path / "bad.txt"
+    f.write_bytes(b"fly to denver\nfly to m\xfcnchen\n")
+    result = run("tag", "--model", str(trained.model_dir), "--file", str(f))
+    assert result.exit_code == 1
+    assert "bad.txt:2" in result.output
+
+
+def test_tag_empty_text_is_a_clear_message(run, trained):
+    result = run("tag", "--model", str(trained.model_dir), "   ")
+    assert result.exit_code == 1
+    assert "nothing to tag" in result.output
+
+
+def test_tag_without_text_or_model(run, tmp_path, isolated_models):
+    assert run("tag").exit_code == 1
+    result = run("tag", "--model", str(tmp_path / "missing"), "hello")
+    assert result.exit_code == 1 and "does not exist" in result.output
+
+
+def test_export_writes_a_saved_model(run, trained, tmp_path):
+    out = tmp_path / "export"
+    result = run("export", "--model", str(trained.model_dir), "--out", str(out))
+    assert result.exit_code == 0
+    assert (out / "saved_model.pb").is_file()

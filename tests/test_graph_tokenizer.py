@@ -1,0 +1,176 @@
+"""The TensorFlow twin of the tokenizer gives exactly the Python tokens, in every setting."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+import tensorflow as tf
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from slotfill.graph_tokenizer import normalize_graph, tokenize_graph
+from slotfill.tokenizer import CLOSING, OPENING, WHITESPACE, normalize, tokenize
+
+HANDPICKED = [
+    "",
+    " \t\n\u3000 ",
+    "Arrive Taipei on November 2nd",
+    "Flights from St. Louis to Boston, please.",
+    "I'd like a 7 a.m. flight at 3:30 from D/FW o'clock",
+    "Boston. Denver Bost. Bos. x",
+    "to St.",
+    "to St.\nthen",
+    "U.S.A. flights a.m.",
+    "(Boston). ok (Boston).",
+    '"St. "Sta. "Stat. ok',
+    "Boston.. ok wait...",
+    "... ok ?!.,;: !!! - . (( (\"!",
+    "“Quoted” ‘single’ «fr» ¿qué? ¡sí! and…",
+    "'90s travelers' York's.",
+    "nbsp\u00a0ideo\u3000sep\u2028narrow\u202fend\x1c!\x85x\u1680y",
+    "fly 🛫 to 東京から大阪へ 🇹🇼!",
+    "zero\u200bwidth nul\x00inside \x07bell \x00",
+    "ΟΔΟΣ İstanbul ǅ Ⱟ",
+    "$5,000, ok",
+]
+
+
+# Traced once for the whole module: a graph call costs milliseconds, an eager one far more.
+_tokenize = tf.function(tokenize_graph, input_signature=[tf.TensorSpec([None], tf.string)])
+_normalize = tf.function(normalize_graph, input_signature=[tf.TensorSpec([None], tf.string)])
+
+
+def graph_texts(texts: list[str]) -> list[list[str]]:
+    ragged = _tokenize(tf.constant([t.encode("utf-8") for t in texts], dtype=tf.string))
+    return [[token.decode("utf-8") for token in row] for row in ragged.to_list()]
+
+
+def python_texts(texts: list[str]) -> list[list[str]]:
+    return [[token.text for token in tokenize(text)] for text in texts]
+
+
+def test_handpicked_texts_give_the_python_tokens():
+    assert graph_texts(HANDPICKED) == python_texts(HANDPICKED)
+
+
+def test_eager_gives_the_same_tokens_as_graph():
+    ragged = tokenize_graph(tf.constant([t.encode("utf-8") for t in HANDPICKED]))
+    assert [[t.decode("utf-8") for t in row] for row in ragged.to_list()] == graph_texts(HANDPICKED)
+
+
+def test_each_text_alone_gives_the_same_tokens_as_in_a_batch():
+    # Rows must not leak into each other (e.g. a row's last chunk is decided per row).
+    batched = graph_texts(HANDPICKED)
+    for text, row in zip(HANDPICKED, batched):
+        assert graph_texts([text]) == [row]
+
+
+def test_result_is_ragged_strings_with_one_row_per_text():
+    result = tokenize_graph(tf.constant(["a b", "", "c"]))
+    assert isinstance(result, tf.RaggedTensor)
+    assert result.dtype == tf.string
+    assert result.row_lengths().numpy().tolist() == [2, 0, 1]
+    empty = tokenize_graph(tf.constant([], dtype=tf.string))
+    assert empty.nrows().numpy() == 0
+
+
+def test_every_single_code_point_as_its_own_chunk():
+    # Each character is a chunk of one, so the set memberships are all exercised once.
+    points = [chr(c) for c in range(0, 0x3100) if not 0xD800 <= c < 0xE000]
+    text = " ".join(points + sorted(OPENING | CLOSING))
+    assert graph_texts([text]) == python_texts([text])
+
+
+def test_runs_inside_tf_function_and_a_saved_model(tmp_path):
+    class Module(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+        def tokens(self, texts):
+            return normalize_graph(tokenize_graph(texts)).to_tensor("")
+
+    module = Module()
+    want = [[normalize(t) for t in row] for row in python_texts(HANDPICKED)]
+    tf.saved_model.save(module, str(tmp_path / "model"))
+    loaded = tf.saved_model.load(str(tmp_path / "model"))
+    for fn in (module.tokens, loaded.tokens):
+        padded = fn(tf.constant([t.encode("utf-8") for t in HANDPICKED])).numpy().tolist()
+        got = [[t.decode("utf-8") for t in row[: len(w)]] for row, w in zip(padded, want)]
+        assert got == want
+
+
+def test_invalid_utf8_is_replaced_not_fatal():
+    raw = [b"\xff", b"ab\xc3 cd\xe2\x82", b"\xed\xa0\x80x.", b"ok \xf0\x9f\x9b\xab!", b"\xc0\xaf"]
+    got = tokenize_graph(tf.constant(raw)).to_list()
+    want = python_texts([r.decode("utf-8", errors="replace") for r in raw])
+    assert [[t.decode("utf-8") for t in row] for row in got] == want
+
+
+def test_rejects_wrong_rank_and_dtype():
+    with pytest.raises(ValueError, match="texts must be 1-D"):
+        tokenize_graph(tf.constant("a b"))
+    with pytest.raises(ValueError, match="texts must be 1-D"):
+        tokenize_graph(tf.constant([["a b"]]))
+    with pytest.raises(ValueError, match="texts must be a tf.string"):
+        tokenize_graph(tf.constant([1, 2]))
+    with pytest.raises(ValueError, match="tokens must be a tf.string"):
+        normalize_graph(tf.constant([1.0]))
+
+
+_TRICKY = st.text(
+    alphabet=st.sampled_from(
+        sorted(OPENING | CLOSING | {".", "a", "B", "é", "Σ", "\x00", "🛫"} | set(WHITESPACE))
+    ),
+    max_size=30,
+)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(st.text(), _TRICKY), min_size=1, max_size=40))
+def test_arbitrary_unicode_batches_match_python(texts):
+    assert graph_texts(texts) == python_texts(texts)
+
+
+@settings(max_examples=100, deadline=None, derandomize=True)
+@given(st.lists(st.binary(max_size=30), min_size=1, max_size=40))
+def test_arbitrary_bytes_match_python_after_replacement(raw):
+    got = [[t.decode("utf-8") for t in row] for row in _tokenize(tf.constant(raw)).to_list()]
+    assert got == python_texts([r.decode("utf-8", errors="replace") for r in raw])
+
+
+def test_normalize_graph_matches_str_lower_on_every_code_point():
+    # ICU's tables in TensorFlow and Python's Unicode database differ in age; every character
+    # must still come out as Python has it. Strings of 1,000 code points keep the batch small.
+    points = [chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c < 0xE000]
+    words = [" ".join(points[i:i + 1000]) for i in range(0, len(points), 1000)]
+    got = _normalize(tf.constant([w.encode("utf-8") for w in words])).numpy()
+    mismatches = [
+        (i, next(hex(ord(a)) for a, b in zip(w, g.decode("utf-8")) if a.lower() != b))
+        for i, (w, g) in enumerate(zip(words, got))
+        if g.decode("utf-8") != normalize(w)
+    ]
+    assert mismatches == []
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["ΟΔΟΣ", "ΣΑ", "ΑΣ.", "ΑΣ\u0301Α", "aΣ\x00", "\x00Σa", "A\x00B\x00", "\x00", "", "İI", "ǅ"],
+)
+def test_normalize_graph_keeps_context_rules_and_nul(token):
+    got = normalize_graph(tf.constant([token.encode("utf-8")])).numpy()[0].decode("utf-8")
+    assert got == normalize(token)
+
+
+def test_normalize_graph_keeps_shape_and_raggedness():
+    dense = normalize_graph(tf.constant([["A", "Bb"], ["ÇD", ""]]))
+    assert dense.numpy().tolist() == [[b"a", b"bb"], ["çd".encode(), b""]]
+    ragged = normalize_graph(tf.ragged.constant([["St.", "LOUIS"], []]))
+    assert isinstance(ragged, tf.RaggedTensor)
+    assert ragged.to_list() == [[b"st.", b"louis"], []]
+
+
+@settings(max_examples=100, deadline=None, derandomize=True)
+@given(st.lists(st.text(), min_size=1, max_size=40))
+def test_normalize_graph_matches_python_on_arbitrary_text(texts):
+    got = _normalize(tf.constant([t.encode("utf-8") for t in texts])).numpy()
+    assert [g.decode("utf-8") for g in got] == [normalize(t) for t in texts]

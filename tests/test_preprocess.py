@@ -1,0 +1,70 @@
+import random
+
+import numpy as np
+
+from slotfill.preprocess import LENGTH_QUANTUM, EncodedSplit, Encoder, length_batches, pad_batch
+
+TOKENS = [["fly", "to", "Boston"], ["from", "new", "york", "to", "denver", "tomorrow"]]
+TAGS = [["O", "O", "B-to"], ["O", "B-from", "I-from", "O", "B-to", "B-date"]]
+INTENTS = ["flight", "flight#fare"]
+
+
+def make_encoder(chars=True):
+    return Encoder.build(TOKENS, TAGS, INTENTS, chars=chars, max_word_length=4)
+
+
+def test_encoder_normalizes_and_truncates_words():
+    encoder = make_encoder()
+    assert encoder.tags.labels[0] == "O"
+    out = encoder.encode_tokens(["BOSTON", "zanzibar"])
+    assert out["words"][0] == encoder.words.id("boston")
+    assert out["words"][1] == 1  # unknown
+    assert out["chars"].shape == (2, 4)  # capped at max_word_length
+    assert list(out["chars"][0]) == encoder.chars.ids("bost")
+
+
+def test_unseen_labels_become_minus_one():
+    targets = make_encoder().encode_targets(["O", "B-never"], "unseen_intent")
+    assert list(targets["tags"]) == [0, -1]
+    assert targets["intent"] == -1
+
+
+def test_pad_batch_rounds_lengths_and_pads_tags_with_minus_one():
+    encoder = make_encoder()
+    items = [{**encoder.encode_tokens(t), **encoder.encode_targets(g, i)}
+             for t, g, i in zip(TOKENS, TAGS, INTENTS)]
+    batch = pad_batch(items)
+    assert batch["words"].shape == (2, LENGTH_QUANTUM)
+    assert batch["chars"].shape == (2, LENGTH_QUANTUM, LENGTH_QUANTUM)
+    assert list(batch["tags"][0, 3:]) == [-1] * (LENGTH_QUANTUM - 3)
+    assert list(batch["words"][0, 3:]) == [0] * (LENGTH_QUANTUM - 3)
+    assert batch["intent"].shape == (2,)
+
+
+def test_length_batches_cover_every_index_once_and_are_reproducible():
+    lengths = [random.Random(0).randint(1, 40) for _ in range(103)]
+    a = length_batches(lengths, 8, shuffle=True, rng=random.Random(5))
+    b = length_batches(lengths, 8, shuffle=True, rng=random.Random(5))
+    assert a == b
+    assert sorted(i for batch in a for i in batch) == list(range(103))
+    # Within a pool batches hold similar lengths: far less spread than random batches.
+    spread = np.mean([max(lengths[i] for i in batch) - min(lengths[i] for i in batch) for batch in a])
+    assert spread < 10
+
+
+def test_encoded_split_batches_in_any_order_map_back():
+    split = EncodedSplit(make_encoder(chars=False), TOKENS, TAGS, INTENTS)
+    seen = {}
+    for indices, inputs, targets in split.iter_batches(1):
+        assert "chars" not in inputs
+        seen[indices[0]] = int((inputs["words"][0] > 0).sum())
+    assert seen == {0: 3, 1: 6}
+
+
+def test_encoder_save_load(tmp_path):
+    encoder = make_encoder()
+    encoder.save(tmp_path)
+    loaded = Encoder.load(tmp_path, max_word_length=4)
+    assert loaded.words.entries == encoder.words.entries
+    assert loaded.chars.entries == encoder.chars.entries
+    assert loaded.intents.labels == encoder.intents.labels
