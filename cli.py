@@ -11,6 +11,7 @@ import functools
 import json
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 import click
 
 from slotfill.config import ACTIVATIONS, ARCHS, DECODERS, RECURRENT_INITS, Config
+from slotfill.errors import SlotfillError
 
 DEFAULTS = Config()
 
@@ -34,14 +36,11 @@ def friendly_errors(command: Callable) -> Callable:
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from slotfill.data import DataError
-        from slotfill.model_dir import ModelError
-
         try:
             return command(*args, **kwargs)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
-        except (DataError, ModelError, ValueError, OSError) as err:
+        except (SlotfillError, ValueError, OSError) as err:
             raise UserError(str(err)) from None
         except KeyboardInterrupt:
             raise UserError("interrupted") from None
@@ -88,9 +87,11 @@ def _model_option(f: Callable) -> Callable:
 @click.option("--out", type=click.Path(), default=None,
               help="Model folder to write. Default: models/<arch>.")
 @click.option("--epochs", type=click.IntRange(min=1), default=DEFAULTS.epochs, show_default=True)
-@click.option("--patience", type=click.IntRange(min=1), default=DEFAULTS.patience, show_default=True,
+@click.option("--patience", type=click.IntRange(min=1), default=DEFAULTS.patience,
+              show_default=True,
               help="Stop after this many epochs without validation F1 improvement.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=DEFAULTS.batch_size, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=DEFAULTS.batch_size,
+              show_default=True)
 @click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True),
               default=DEFAULTS.learning_rate, show_default=True)
 @click.option("--seed", type=int, default=DEFAULTS.seed, show_default=True)
@@ -120,9 +121,12 @@ def _model_option(f: Callable) -> Callable:
               show_default=True, help="Output layer: linear-chain CRF or per-token softmax.")
 @click.option("--intent/--no-intent", default=DEFAULTS.intent, show_default=True,
               help="Joint intent detection head.")
+@click.option("--resume", is_flag=True,
+              help="Continue an interrupted run (same options) from its last epoch checkpoint.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @friendly_errors
-def train(data_path: str | None, out: str | None, quiet: bool, **options: Any) -> None:
+def train(data_path: str | None, out: str | None, resume: bool, quiet: bool,
+          **options: Any) -> None:
     """Train a tagger, score it, and write a self-describing model folder."""
     from slotfill.data import load_dataset
 
@@ -130,7 +134,13 @@ def train(data_path: str | None, out: str | None, quiet: bool, **options: Any) -
     data = load_dataset(data_path, valid_fraction=config.valid_fraction, seed=config.seed)
     from slotfill.train import train as run_training
 
-    result = run_training(config, data, out, verbose=0 if quiet else "auto")
+    # SIGTERM unwinds like Ctrl-C, so no temporary folder is left behind.
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        result = run_training(config, data, out, resume=resume, verbose=0 if quiet else "auto")
+    except KeyboardInterrupt:
+        raise UserError("interrupted; the previous model (if any) is untouched. "
+                        "Run the same command with --resume to continue.") from None
     click.echo(f"model written to {result.model_dir}")
     click.echo(f"best epoch {result.best_epoch} of {result.epochs_run}  ({result.seconds:.0f} s)")
     if result.stopped_early:
@@ -138,6 +148,13 @@ def train(data_path: str | None, out: str | None, quiet: bool, **options: Any) -
     for name, scores in (("valid", result.valid), ("test", result.test)):
         if scores:
             click.echo(f"{name:<6} {_summary(scores)}")
+    if result.diverged:
+        raise UserError(f"training diverged ({result.stopped_early}); kept the best epoch "
+                        f"({result.best_epoch}). Try a lower --learning-rate or --clipnorm.")
+
+
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def _summary(scores: dict) -> str:

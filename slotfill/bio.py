@@ -30,7 +30,7 @@ class SlotSpan:
 
 
 def parse_tag(tag: str) -> tuple[str, str | None]:
-    """Split a tag into its prefix and slot: ``"B-x"`` -> ``("B", "x")``, ``"O"`` -> ``("O", None)``.
+    """Split a tag into prefix and slot: ``"B-x"`` -> ``("B", "x")``, ``"O"`` -> ``("O", None)``.
 
     Raises:
         ValueError: if ``tag`` is not ``O``, ``B-<slot>`` or ``I-<slot>`` with a non-empty slot

@@ -36,6 +36,7 @@ from pathlib import Path
 import datasets
 
 from slotfill import bio
+from slotfill.errors import SlotfillError
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ _INTENT_LINE = re.compile(r"#[ \t]+intent[ \t]*[:=](.*)")
 _Columns = dict[str, list]
 
 
-class DataError(ValueError):
+class DataError(SlotfillError, ValueError):
     """A dataset file is missing or malformed.
 
     ``str(err)`` reads ``path:line: message`` (without ``line`` when the problem is not

@@ -20,7 +20,8 @@ def score(gold_tags: Sequence[Sequence[str]], predictions: Sequence[Prediction],
     tag are right. Labels never seen in training can't be predicted and so count as errors.
     """
     if len(gold_tags) != len(predictions):
-        raise ValueError(f"gold_tags has {len(gold_tags)} sentences, predictions {len(predictions)}")
+        raise ValueError(
+            f"gold_tags has {len(gold_tags)} sentences, predictions {len(predictions)}")
     gold = [list(t) for t in gold_tags]
     pred = [p.tags for p in predictions]
     report = classification_report(gold, pred, output_dict=True, zero_division=0)

@@ -86,7 +86,8 @@ class ServingModule(tf.Module):
         if "intent_ids" in out:
             # An utterance with no tokens has no intent, as in Tagger.tag.
             has_tokens = result["length"] > 0
-            result["intent"] = tf.where(has_tokens, tf.gather(self.intent_names, out["intent_ids"]), "")
+            intent = tf.gather(self.intent_names, out["intent_ids"])
+            result["intent"] = tf.where(has_tokens, intent, "")
             result["intent_confidence"] = tf.where(has_tokens, out["intent_confidence"], 0.0)
         else:
             result["intent"] = tf.fill([n], "")

@@ -50,8 +50,9 @@ def tokenize_graph(texts: tf.Tensor) -> tf.RaggedTensor:
     texts = tf.convert_to_tensor(texts)
     if texts.dtype != tf.string:
         raise ValueError(f"texts must be a tf.string tensor; got dtype {texts.dtype.name}")
-    if texts.shape.rank != 1:
+    if texts.shape.rank is not None and texts.shape.rank != 1:
         raise ValueError(f"texts must be 1-D (a batch of strings); got shape {texts.shape}")
+    texts = tf.ensure_shape(texts, [None])
 
     chars = tf.strings.unicode_decode(
         texts, "UTF-8", errors="replace", replacement_char=_REPLACEMENT_CHAR
@@ -61,7 +62,8 @@ def tokenize_graph(texts: tf.Tensor) -> tf.RaggedTensor:
     row = chars.value_rowids()
     is_space = _is_in(code, WHITESPACE)
     # Rule 1: a chunk starts at a non-space character that begins its text or follows a space.
-    begins_row = tf.equal(tf.range(tf.size(code, out_type=tf.int64)), tf.gather(chars.row_splits, row))
+    index = tf.range(tf.size(code, out_type=tf.int64))
+    begins_row = tf.equal(index, tf.gather(chars.row_splits, row))
     after_space = tf.concat([[True], is_space], axis=0)[:-1]
     starts_chunk = tf.logical_and(~is_space, begins_row | after_space)
 
@@ -82,9 +84,7 @@ def tokenize_graph(texts: tf.Tensor) -> tf.RaggedTensor:
     # Rule 2: the chunk's leading run of opening punctuation, less its last character when the
     # run is the whole chunk, is split off; lead is the position where the rest begins.
     first_not_opening = tf.where(_is_in(code, OPENING), length, pos)
-    lead_per_chunk = tf.minimum(
-        tf.math.segment_min(first_not_opening, chunk), chunk_len - 1
-    )
+    lead_per_chunk = tf.minimum(tf.math.segment_min(first_not_opening, chunk), chunk_len - 1)
     lead = tf.gather(lead_per_chunk, chunk)
 
     # Rule 3: whether a character may be split off depends only on the characters before it
@@ -95,7 +95,7 @@ def tokenize_graph(texts: tf.Tensor) -> tf.RaggedTensor:
         periods_before, tf.gather(chunk_begin, chunk) + lead
     )
     period_ends_stem = tf.logical_and(
-        pos >= MIN_STEM_BEFORE_PERIOD, tf.equal(periods_from_lead, 0)
+        pos - lead >= MIN_STEM_BEFORE_PERIOD, tf.equal(periods_from_lead, 0)
     )
     may_split = tf.logical_and(
         pos > lead,

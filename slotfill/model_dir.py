@@ -24,6 +24,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from slotfill.errors import SlotfillError
+
 MODEL_FILE = "model.keras"
 CONFIG_FILE = "config.json"
 VOCAB_DIR = "vocab"
@@ -34,7 +36,7 @@ LATEST_FILE = "latest"
 REQUIRED = (MODEL_FILE, CONFIG_FILE, f"{VOCAB_DIR}/words.txt", f"{VOCAB_DIR}/tags.txt")
 
 
-class ModelError(Exception):
+class ModelError(SlotfillError):
     """A model folder that is missing, incomplete, corrupt or incompatible."""
 
 

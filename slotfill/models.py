@@ -3,8 +3,9 @@
 Every architecture shares one frame::
 
     words ─ WordDropout ─ Embedding ─┐
-    chars ─ CharCNN ─────────────────┴ concat ─ Dropout ─ [ContextWindow] ─ encoder ─┬─ Dense ─ softmax | CRF  → "tags"
-                                                                                    └─ SequencePooling ─ Dense → "intent"
+    chars ─ CharCNN ─────────────────┴ concat ─ Dropout ─ [ContextWindow] ─ encoder ─┐
+        encoder ─┬─ Dense ─ softmax | CRF     → "tags"
+                 └─ SequencePooling ─ Dense  → "intent"
 
 and differs only in the encoder: ``layers`` recurrent layers of one cell family,
 one direction or bidirectional, with dropout between them (not across time).
@@ -77,12 +78,16 @@ def recurrent_stack(x, config: Config, num_tags: int):
         if config.bidirectional:
             layer = keras.layers.Bidirectional(layer, name=f"bi{config.cell}_{i}")
         x = layer(x)
-        x = keras.layers.Dropout(config.dropout, seed=config.seed + i + 1, name=f"dropout_{i + 1}")(x)
+        x = keras.layers.Dropout(config.dropout, seed=config.seed + i + 1,
+                                 name=f"dropout_{i + 1}")(x)
     return x
 
 
 def build_model(config: Config, encoder: Encoder) -> keras.Model:
-    """The tagger for ``config.arch``; outputs ``tags`` (probabilities or CRF emissions) and ``intent``."""
+    """The tagger for ``config.arch``.
+
+    Outputs ``tags`` (softmax probabilities, or CRF emissions) and ``intent``.
+    """
     config.validate()
     num_tags = len(encoder.tags)
     words = keras.Input((None,), dtype="int32", name="words")

@@ -160,7 +160,8 @@ class EncodedSplit:
         return len(self.inputs)
 
     def iter_batches(self, batch_size: int, *, shuffle: bool = False,
-                     rng: random.Random | None = None) -> Iterator[tuple[list[int], dict, dict | None]]:
+                     rng: random.Random | None = None,
+                     ) -> Iterator[tuple[list[int], dict, dict | None]]:
         """Yield (indices, padded inputs, padded targets or None)."""
         for idx in length_batches(self.lengths, batch_size, shuffle=shuffle, rng=rng):
             inputs = pad_batch([self.inputs[i] for i in idx])

@@ -67,7 +67,8 @@ class Tagger:
         try:
             config = Config.from_dict(model_dir.read_json(folder / model_dir.CONFIG_FILE))
         except (ValueError, TypeError) as err:
-            raise model_dir.ModelError(f"{folder / model_dir.CONFIG_FILE} is not a valid config: {err}") from err
+            raise model_dir.ModelError(
+                f"{folder / model_dir.CONFIG_FILE} is not a valid config: {err}") from err
         try:
             encoder = Encoder.load(folder / model_dir.VOCAB_DIR, config.max_word_length)
         except (OSError, UnicodeDecodeError, ValueError) as err:
@@ -76,7 +77,8 @@ class Tagger:
 
         try:
             # safe_mode stays on: loading never runs code stored in the file.
-            model = keras.saving.load_model(folder / model_dir.MODEL_FILE, compile=False, safe_mode=True)
+            model = keras.saving.load_model(folder / model_dir.MODEL_FILE, compile=False,
+                                            safe_mode=True)
         except Exception as err:  # Keras raises many types for a bad file
             raise model_dir.ModelError(
                 f"cannot load {folder / model_dir.MODEL_FILE}: {type(err).__name__}: {err}"
@@ -84,7 +86,8 @@ class Tagger:
         _check_compatible(model, encoder, folder)
         return cls(model, config, encoder)
 
-    def predict_tokens(self, sentences: Sequence[Sequence[str]], batch_size: int = 64) -> list[Prediction]:
+    def predict_tokens(self, sentences: Sequence[Sequence[str]],
+                       batch_size: int = 64) -> list[Prediction]:
         """Tags (and intent) for already tokenized sentences, in input order."""
         split = EncodedSplit(self.encoder, sentences)
         results: list[Prediction | None] = [None] * len(sentences)
@@ -106,7 +109,8 @@ class Tagger:
         """Tokenize raw texts and tag them; slot values keep the text as typed."""
         tokenized = [tokenize(text) for text in texts]
         non_empty = [i for i, tokens in enumerate(tokenized) if tokens]
-        predictions = self.predict_tokens([[t.text for t in tokenized[i]] for i in non_empty], batch_size)
+        sentences = [[t.text for t in tokenized[i]] for i in non_empty]
+        predictions = self.predict_tokens(sentences, batch_size)
         results = [TagResult(text=text, tokens=[], tags=[]) for text in texts]
         for i, prediction in zip(non_empty, predictions):
             tokens = tokenized[i]

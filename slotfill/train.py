@@ -14,8 +14,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from slotfill import model_dir
+from slotfill import checkpoint, model_dir
 from slotfill.config import Config
+from slotfill.errors import SlotfillError
 from slotfill.evaluate import evaluate, score
 from slotfill.export import export_saved_model
 from slotfill.models import build_model, compile_model
@@ -25,7 +26,7 @@ from slotfill.tagger import Tagger
 log = logging.getLogger(__name__)
 
 
-class TrainingError(RuntimeError):
+class TrainingError(SlotfillError, RuntimeError):
     """Training could not produce a model (e.g. the loss was NaN from the first epoch)."""
 
 
@@ -39,6 +40,7 @@ class TrainResult:
     test: dict[str, Any] | None
     history: list[dict[str, float]] = field(default_factory=list)
     stopped_early: str | None = None   # why training ended before its epochs, if it did
+    diverged: bool = False             # the loss became NaN or infinite
 
 
 class ValidationScorer(keras.callbacks.Callback):
@@ -60,11 +62,24 @@ class ValidationScorer(keras.callbacks.Callback):
         self.best_weights: list[np.ndarray] | None = None
         self.history: list[dict[str, float]] = []
         self.stopped_early: str | None = None
+        self.diverged = False
+
+    def state(self) -> dict[str, Any]:
+        return {"history": self.history, "best_key": self.best_key, "best_epoch": self.best_epoch,
+                "stopped_early": self.stopped_early}
+
+    def load_state(self, state: dict[str, Any], best_weights: list[np.ndarray] | None) -> None:
+        self.history = state["history"]
+        self.best_key = tuple(state["best_key"]) if state["best_key"] is not None else None
+        self.best_epoch = state["best_epoch"]
+        self.stopped_early = state["stopped_early"]
+        self.best_weights = best_weights
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(float(loss)):
             self.stopped_early = f"the training loss became {loss} (batch {batch + 1})"
+            self.diverged = True
             self.model.stop_training = True
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
@@ -91,9 +106,10 @@ class ValidationScorer(keras.callbacks.Callback):
         self.model.set_weights(self.best_weights)
 
 
-def _dataset(split: EncodedSplit, config: Config, has_chars: bool, has_intent: bool) -> tf.data.Dataset:
+def _dataset(split: EncodedSplit, config: Config, has_chars: bool, has_intent: bool,
+             first_epoch: int = 0) -> tf.data.Dataset:
     """Length-bucketed, reshuffled-every-epoch batches, reproducible from the seed."""
-    epoch = [0]
+    epoch = [first_epoch]
 
     def generate():
         # A fresh, seed-derived order per epoch: the same run always sees the same batches.
@@ -119,17 +135,41 @@ def seed_everything(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
+class CheckpointWriter(keras.callbacks.Callback):
+    """Writes the full training state after every scored epoch (see slotfill.checkpoint)."""
+
+    def __init__(self, folder: Path, config: Config, scorer: ValidationScorer) -> None:
+        super().__init__()
+        self.folder = folder
+        self.config = config
+        self.scorer = scorer
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if self.scorer.diverged:
+            return  # the weights are NaN now; the previous checkpoint is the one to keep
+        checkpoint.save(self.folder, self.model, self.config, epoch, self.scorer.state(),
+                        self.scorer.best_weights)
+
+
 def train(config: Config, data: Any, out_dir: str | Path | None = None, *,
+          resume: bool = False, callbacks: list[keras.callbacks.Callback] | None = None,
           verbose: int | str = "auto") -> TrainResult:
     """Train ``config.arch`` on ``data`` (a DatasetDict) and write the model folder.
 
     The folder is built under a temporary name and moved to ``out_dir`` (default
     ``models/<arch>``) only when complete; it is then recorded as the latest model.
+    With ``resume``, training continues from the checkpoint an interrupted run with
+    the same settings left behind.
     """
     config.validate()
     started = time.perf_counter()
-    seed_everything(config.seed)
     out = Path(out_dir) if out_dir is not None else model_dir.default_model_dir(config.arch)
+    ckpt_dir = checkpoint.checkpoint_dir(out)
+    saved = checkpoint.Checkpoint(ckpt_dir, config) if resume else None
+    if saved is None:
+        checkpoint.discard(ckpt_dir)
+    seed_everything(config.seed)
+
     train_split = data["train"]
     intents = train_split["intent"] if config.intent and all(train_split["intent"]) else None
     encoder = Encoder.build(train_split["tokens"], train_split["tags"], intents,
@@ -137,13 +177,23 @@ def train(config: Config, data: Any, out_dir: str | Path | None = None, *,
     model = build_model(config, encoder)
     compile_model(model, config)
     tagger = Tagger(model, config, encoder)
+    scorer = ValidationScorer(tagger, data["valid"], config.patience)
+    first_epoch = 0
+    if saved is not None:
+        scorer.load_state(saved.scorer_state, saved.restore(model))
+        first_epoch = saved.next_epoch
+        log.info("resuming after epoch %d", first_epoch)
 
     encoded = EncodedSplit(encoder, train_split["tokens"], train_split["tags"], intents)
-    dataset = _dataset(encoded, config, encoder.chars is not None, "intent" in model.output_names)
-    scorer = ValidationScorer(tagger, data["valid"], config.patience)
+    dataset = _dataset(encoded, config, encoder.chars is not None, "intent" in model.output_names,
+                       first_epoch)
     log.info("training %s: %d parameters, %d train sentences", config.arch, model.count_params(),
              len(encoded))
-    model.fit(dataset, epochs=config.epochs, callbacks=[scorer], verbose=verbose, shuffle=False)
+    if first_epoch < config.epochs and not scorer.stopped_early:
+        model.fit(dataset, epochs=config.epochs, initial_epoch=first_epoch, shuffle=False,
+                  callbacks=[scorer, CheckpointWriter(ckpt_dir, config, scorer),
+                             *(callbacks or [])],
+                  verbose=verbose)
     scorer.restore_best()
     if scorer.stopped_early:
         log.warning("stopped after epoch %d: %s; keeping epoch %d", len(scorer.history),
@@ -153,9 +203,10 @@ def train(config: Config, data: Any, out_dir: str | Path | None = None, *,
     test_scores = evaluate(tagger, data["test"]) if "test" in data else None
     seconds = time.perf_counter() - started
     result = TrainResult(out, scorer.best_epoch + 1, len(scorer.history), seconds, valid_scores,
-                         test_scores, scorer.history, scorer.stopped_early)
+                         test_scores, scorer.history, scorer.stopped_early, scorer.diverged)
     save(tagger, out, result)
     model_dir.set_latest(out)
+    checkpoint.discard(ckpt_dir)
     return result
 
 

@@ -32,8 +32,8 @@ def isolated_models(tmp_path, monkeypatch) -> Path:
 
 
 # Small enough to train in seconds on two cores, big enough to learn the bundled data.
-SMALL = dict(epochs=4, patience=2, hidden=24, embedding_dim=24, char_dim=8, char_filters=16,
-             batch_size=32, seed=1)
+SMALL = dict(epochs=5, patience=3, hidden=24, embedding_dim=24, char_dim=8, char_filters=16,
+             batch_size=16, learning_rate=0.01, seed=1)
 
 
 @pytest.fixture(scope="session")

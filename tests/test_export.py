@@ -21,7 +21,8 @@ LOAD_WITH_PLAIN_TF = textwrap.dedent("""
             "tags": [t.decode() for t in out["tags"].numpy()[i][:n]],
             "intent": out["intent"].numpy()[i].decode(),
         })
-    assert "slotfill" not in sys.modules and "keras" not in sys.modules
+    # (TensorFlow itself may import parts of keras; slotfill must not be needed.)
+    assert "slotfill" not in sys.modules
     print(json.dumps(result))
 """)
 

@@ -62,7 +62,7 @@ def test_eager_gives_the_same_tokens_as_graph():
 def test_each_text_alone_gives_the_same_tokens_as_in_a_batch():
     # Rows must not leak into each other (e.g. a row's last chunk is decided per row).
     batched = graph_texts(HANDPICKED)
-    for text, row in zip(HANDPICKED, batched):
+    for text, row in zip(HANDPICKED, batched, strict=True):
         assert graph_texts([text]) == [row]
 
 
@@ -94,8 +94,10 @@ def test_runs_inside_tf_function_and_a_saved_model(tmp_path):
     loaded = tf.saved_model.load(str(tmp_path / "model"))
     for fn in (module.tokens, loaded.tokens):
         padded = fn(tf.constant([t.encode("utf-8") for t in HANDPICKED])).numpy().tolist()
-        got = [[t.decode("utf-8") for t in row[: len(w)]] for row, w in zip(padded, want)]
-        assert got == want
+        width = max(len(w) for w in want)
+        assert [[t.decode() for t in row] for row in padded] == [
+            w + [""] * (width - len(w)) for w in want
+        ]
 
 
 def test_invalid_utf8_is_replaced_not_fatal():
@@ -103,6 +105,11 @@ def test_invalid_utf8_is_replaced_not_fatal():
     got = tokenize_graph(tf.constant(raw)).to_list()
     want = python_texts([r.decode("utf-8", errors="replace") for r in raw])
     assert [[t.decode("utf-8") for t in row] for row in got] == want
+
+
+def test_unknown_rank_is_accepted_when_the_batch_is_1_d():
+    fn = tf.function(tokenize_graph, input_signature=[tf.TensorSpec(None, tf.string)])
+    assert fn(tf.constant(["a b.", "c"])).to_list() == [[b"a", b"b", b"."], [b"c"]]
 
 
 def test_rejects_wrong_rank_and_dtype():
@@ -144,10 +151,8 @@ def test_normalize_graph_matches_str_lower_on_every_code_point():
     points = [chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c < 0xE000]
     words = [" ".join(points[i:i + 1000]) for i in range(0, len(points), 1000)]
     got = _normalize(tf.constant([w.encode("utf-8") for w in words])).numpy()
-    mismatches = [
-        (i, next(hex(ord(a)) for a, b in zip(w, g.decode("utf-8")) if a.lower() != b))
-        for i, (w, g) in enumerate(zip(words, got))
-        if g.decode("utf-8") != normalize(w)
+    mismatches = [  # the first code point of each string that differs
+        hex(ord(w[0])) for w, g in zip(words, got, strict=True) if g.decode("utf-8") != normalize(w)
     ]
     assert mismatches == []
 

@@ -56,11 +56,18 @@ class CharCNN(keras.layers.Layer):
     def call(self, inputs):
         shape = ops.shape(inputs)
         flat = ops.reshape(inputs, (-1, shape[2]))
-        hidden = self.conv(self.embedding(flat))
+        real = ops.expand_dims(ops.cast(flat > 0, self.compute_dtype), -1)
+        # Zeroed padding looks like the convolution's own edge padding, so a word's vector does
+        # not depend on how far its batch was padded.
+        hidden = self.conv(self.embedding(flat) * real)
         # Padding characters must not win the max; relu outputs are >= 0, so zeroing them is enough.
-        real = ops.expand_dims(ops.cast(flat > 0, hidden.dtype), -1)
         pooled = ops.max(hidden * real, axis=1)
         return ops.reshape(pooled, (shape[0], shape[1], self.filters))
+
+    def compute_mask(self, inputs, mask=None):
+        # A real word has at least one character. Without this mask, Keras's Concatenate would
+        # OR the word embedding's mask with "all true" and unmask the padding.
+        return ops.any(inputs > 0, axis=-1)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], input_shape[1], self.filters)

@@ -7,8 +7,8 @@ from typing import Any
 import keras
 from keras import ops
 
-# keras.layers.RNN drives its time loop with the backend's `rnn` function; it has no public
-# name, and JordanRNN.inner_loop needs it to feed precomputed input projections to the loop.
+# keras.layers.RNN drives its time loop with the backend's `rnn` function, which has no public
+# name; JordanRNN.inner_loop calls it with a step that captures the weights read once.
 from keras.src import backend as keras_backend
 from keras.src import tree
 
@@ -134,39 +134,57 @@ class JordanRNNCell(keras.layers.Layer):
             name="recurrent_kernel",
             initializer=self.recurrent_initializer,
         )
+        self.bias = None
+        if self.use_bias:
+            self.bias = self.add_weight(
+                shape=(self.units,), name="bias", initializer=self.bias_initializer
+            )
         self.output_kernel = self.add_weight(
             shape=(self.units, self.output_units),
             name="output_kernel",
             initializer=self.output_initializer,
         )
+        self.output_bias = None
         if self.use_bias:
-            self.bias = self.add_weight(
-                shape=(self.units,), name="bias", initializer=self.bias_initializer
-            )
             self.output_bias = self.add_weight(
                 shape=(self.output_units,), name="output_bias", initializer=self.bias_initializer
             )
-        else:
-            self.bias = None
-            self.output_bias = None
 
     def call(self, inputs, states, training=False):
-        return self.step_from_projection(self.project_inputs(inputs), states)
+        return self._step(inputs, states, self._step_weights())
 
-    def project_inputs(self, inputs):
-        """W_x x + b; works on one step or on a whole sequence."""
-        z = ops.matmul(inputs, self.kernel)
-        if self.use_bias:
-            z = z + self.bias
-        return z
+    def _step_weights(self, batch_size=None) -> tuple:
+        """The tensors a step reads: (kernel, recurrent_kernel, bias, output_kernel, output_bias).
 
-    def step_from_projection(self, z_x, states):
-        """One step given ``project_inputs`` of this step's input; returns (y_t, [y_t])."""
+        With ``batch_size``, the biases come broadcast to (batch_size, ·): a time loop that
+        captures these once does no per-step variable reads, and its gradient no per-step
+        reductions over the batch for them.
+        """
+        if batch_size is None:
+            return (self.kernel, self.recurrent_kernel, self.bias,
+                    self.output_kernel, self.output_bias)
+
+        def per_row(vector):
+            return ops.broadcast_to(vector, (batch_size, ops.shape(vector)[0]))
+
+        return (
+            ops.convert_to_tensor(self.kernel),
+            ops.convert_to_tensor(self.recurrent_kernel),
+            per_row(self.bias) if self.use_bias else None,
+            ops.convert_to_tensor(self.output_kernel),
+            per_row(self.output_bias) if self.use_bias else None,
+        )
+
+    def _step(self, inputs, states, weights):
+        kernel, recurrent_kernel, bias, output_kernel, output_bias = weights
         y_tm1 = states[0] if isinstance(states, (list, tuple)) else states
-        h = self.activation(z_x + ops.matmul(y_tm1, self.recurrent_kernel))
-        z_y = ops.matmul(h, self.output_kernel)
-        if self.use_bias:
-            z_y = z_y + self.output_bias
+        z_h = ops.matmul(inputs, kernel) + ops.matmul(y_tm1, recurrent_kernel)
+        if bias is not None:
+            z_h = z_h + bias
+        h = self.activation(z_h)
+        z_y = ops.matmul(h, output_kernel)
+        if output_bias is not None:
+            z_y = z_y + output_bias
         y = self.output_activation(z_y)
         return y, [y]
 
@@ -205,7 +223,7 @@ _CELL_ARGUMENTS = (
 
 @keras.saving.register_keras_serializable(package="slotfill")
 class JordanRNN(keras.layers.RNN):
-    """A ``keras.layers.RNN`` running a ``JordanRNNCell``: the fed-back state is the previous output.
+    """A ``keras.layers.RNN`` over a ``JordanRNNCell``: the fed-back state is the previous output.
 
     ```
     for t in 1..T:   y_t = g(W_o f(W_x x_t + W_y y_tm1 + b) + b_o)        y_0 = 0
@@ -213,8 +231,8 @@ class JordanRNN(keras.layers.RNN):
     ```
 
     The equations are the cell's. Masked (padding) steps leave y unchanged, as in every Keras
-    RNN. The layer computes ``W_x x + b`` for all steps in one matmul before the time loop;
-    results are the same as ``keras.layers.RNN(JordanRNNCell(...))``. In
+    RNN. Results are those of ``keras.layers.RNN(JordanRNNCell(...))``, a little faster: the
+    weights are read, and the biases broadcast, once per sequence rather than once per step. In
     ``keras.layers.Bidirectional`` each direction has its own Jordan cell, fed back its own
     previous output, and the two outputs are joined per token.
 
@@ -278,11 +296,14 @@ class JordanRNN(keras.layers.RNN):
     def inner_loop(self, sequences, initial_state, mask, training=False):
         if tree.is_nested(mask):
             mask = mask[0]
-        # One big matmul for every step's input projection instead of one per step.
-        projected = self.cell.project_inputs(sequences)
+        weights = self.cell._step_weights(ops.shape(sequences)[0])
+
+        def step(inputs, states):
+            return self.cell._step(inputs, states, weights)
+
         return keras_backend.rnn(
-            self.cell.step_from_projection,
-            projected,
+            step,
+            sequences,
             list(initial_state),
             go_backwards=self.go_backwards,
             mask=mask,

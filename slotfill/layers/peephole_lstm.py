@@ -7,8 +7,8 @@ from typing import Any
 import keras
 from keras import ops
 
-# keras.layers.RNN drives its time loop with the backend's `rnn` function; it has no public
-# name, and PeepholeLSTM.inner_loop needs it to feed precomputed input projections to the loop.
+# keras.layers.RNN drives its time loop with the backend's `rnn` function, which has no public
+# name; PeepholeLSTM.inner_loop calls it with a step that captures the weights read once.
 from keras.src import backend as keras_backend
 from keras.src import tree
 
@@ -168,25 +168,43 @@ class PeepholeLSTMCell(keras.layers.Layer):
         )
 
     def call(self, inputs, states, training=False):
-        return self.step_from_projection(self.project_inputs(inputs), states)
+        return self._step(inputs, states, self._step_weights())
 
-    def project_inputs(self, inputs):
-        """W x + b for all four gates at once; works on one step or on a whole sequence."""
-        z = ops.matmul(inputs, self.kernel)
-        if self.use_bias:
-            z = z + self.bias
-        return z
+    def _step_weights(self, batch_size=None) -> tuple:
+        """The tensors a step reads: (kernel, recurrent_kernel, bias, p_i, p_f, p_o).
 
-    def step_from_projection(self, z_x, states):
-        """One step given ``project_inputs`` of this step's input; returns (h_t, [h_t, c_t])."""
+        With ``batch_size``, bias and peepholes come broadcast to (batch_size, ·): a time loop
+        that captures these once does no per-step variable reads, and its gradient no
+        per-step reductions over the batch for them.
+        """
+        if batch_size is None:
+            return (self.kernel, self.recurrent_kernel, self.bias,
+                    self.peephole_i, self.peephole_f, self.peephole_o)
+
+        def per_row(vector):
+            return ops.broadcast_to(vector, (batch_size, ops.shape(vector)[0]))
+
+        return (
+            ops.convert_to_tensor(self.kernel),
+            ops.convert_to_tensor(self.recurrent_kernel),
+            per_row(self.bias) if self.use_bias else None,
+            per_row(self.peephole_i),
+            per_row(self.peephole_f),
+            per_row(self.peephole_o),
+        )
+
+    def _step(self, inputs, states, weights):
+        kernel, recurrent_kernel, bias, p_i, p_f, p_o = weights
         h_tm1, c_tm1 = states[0], states[1]
-        # One fused recurrent matmul for the four gates; the blocks are split afterwards.
-        z = z_x + ops.matmul(h_tm1, self.recurrent_kernel)
+        # Two fused matmuls for the four gates; the blocks are split afterwards.
+        z = ops.matmul(inputs, kernel) + ops.matmul(h_tm1, recurrent_kernel)
+        if bias is not None:
+            z = z + bias
         z_i, z_f, z_c, z_o = ops.split(z, 4, axis=-1)
-        i = self.recurrent_activation(z_i + self.peephole_i * c_tm1)
-        f = self.recurrent_activation(z_f + self.peephole_f * c_tm1)
+        i = self.recurrent_activation(z_i + p_i * c_tm1)
+        f = self.recurrent_activation(z_f + p_f * c_tm1)
         c = f * c_tm1 + i * self.activation(z_c)
-        o = self.recurrent_activation(z_o + self.peephole_o * c)
+        o = self.recurrent_activation(z_o + p_o * c)
         h = o * self.activation(c)
         return h, [h, c]
 
@@ -233,9 +251,9 @@ class PeepholeLSTM(keras.layers.RNN):
     ```
 
     The equations are the cell's. Masked (padding) steps leave h and c unchanged, as in every
-    Keras RNN. The layer computes ``W x + b`` for all steps in one matmul before the time
-    loop, so each step does only the recurrent matmul and element-wise work; results are
-    the same as ``keras.layers.RNN(PeepholeLSTMCell(...))``.
+    Keras RNN. Results are those of ``keras.layers.RNN(PeepholeLSTMCell(...))``, a little
+    faster: the weights are read, and the peepholes and bias broadcast, once per sequence
+    rather than once per step.
 
     Args:
         units, activation, recurrent_activation, use_bias, kernel_initializer,
@@ -295,11 +313,14 @@ class PeepholeLSTM(keras.layers.RNN):
     def inner_loop(self, sequences, initial_state, mask, training=False):
         if tree.is_nested(mask):
             mask = mask[0]
-        # One big matmul for every step's input projection instead of one per step.
-        projected = self.cell.project_inputs(sequences)
+        weights = self.cell._step_weights(ops.shape(sequences)[0])
+
+        def step(inputs, states):
+            return self.cell._step(inputs, states, weights)
+
         return keras_backend.rnn(
-            self.cell.step_from_projection,
-            projected,
+            step,
+            sequences,
             list(initial_state),
             go_backwards=self.go_backwards,
             mask=mask,

@@ -191,6 +191,25 @@ def test_loss_accepts_float_targets_and_empty_rows_without_nan():
     assert np.all(grads[0].numpy()[1] == 0.0)
 
 
+def test_extreme_scores_stay_finite():
+    """Confident emissions far apart (and forbidden paths) must not overflow to inf or NaN."""
+    crf = make_crf(constrained=True, seed=13)
+    emissions, mask = make_batch(LENGTHS, seed=14)
+    emissions = tf.constant(emissions * 100.0)
+    tags = np.where(mask, 2, -1)  # starts with I: a forbidden gold path
+    with tf.GradientTape() as tape:
+        tape.watch(emissions)
+        loss = crf.loss(tags, emissions)
+        total = tf.reduce_sum(loss)
+    grads = tape.gradient(total, [emissions, *crf.trainable_weights])
+    assert np.all(np.isfinite(loss.numpy()))
+    for grad in grads:
+        assert np.all(np.isfinite(grad.numpy()))
+    posteriors = crf.marginals(emissions, mask).numpy()
+    assert np.all(np.isfinite(posteriors))
+    np.testing.assert_allclose(posteriors[mask].sum(axis=-1), 1.0, atol=1e-4)
+
+
 def test_constraints_are_constants_not_weights():
     crf = make_crf(constrained=True)
     assert [w.name for w in crf.trainable_weights] == [

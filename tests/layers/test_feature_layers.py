@@ -10,12 +10,27 @@ from slotfill.layers import CharCNN, ContextWindow, SequencePooling, WordDropout
 
 def test_char_cnn_shape_and_padding_invariance():
     layer = CharCNN(vocab_size=10, char_dim=4, filters=6, kernel_size=3)
-    chars = np.array([[[2, 3, 4, 0], [5, 0, 0, 0]]], dtype="int32")
+    chars = np.array([[[2, 3, 4], [5, 0, 0]]], dtype="int32")
     out = np.asarray(layer(chars))
     assert out.shape == (1, 2, 6)
+    # The first word fills its row: padding the batch wider must not change its vector.
     wider = np.pad(chars, [[0, 0], [0, 0], [0, 5]])
     np.testing.assert_allclose(np.asarray(layer(wider)), out, atol=1e-6)
     assert layer.count_params() == 10 * 4 + 3 * 4 * 6 + 6
+
+
+def test_char_cnn_mask_keeps_padding_masked_after_concatenation():
+    words = keras.Input((None,), dtype="int32")
+    chars = keras.Input((None, None), dtype="int32")
+    joined = keras.layers.Concatenate()([keras.layers.Embedding(10, 3, mask_zero=True)(words),
+                                         CharCNN(10, 4, 5)(chars)])
+    probe = keras.Model([words, chars], keras.layers.LSTM(2, return_sequences=True)(joined))
+    w = np.array([[3, 4, 0, 0]], "int32")
+    c = np.array([[[2, 3], [4, 0], [0, 0], [0, 0]]], "int32")
+    short = np.asarray(probe([w[:, :2], c[:, :2]]))
+    long = np.asarray(probe([w, c]))
+    # Masked steps repeat the last real output; unmasked padding would change it.
+    np.testing.assert_allclose(long[:, 3], short[:, 1], atol=1e-6)
 
 
 def test_word_dropout_only_in_training_and_never_on_padding():

@@ -1,0 +1,576 @@
+"""Speed benchmark: slotfill against a sklearn-crfsuite CRF, all ratios from one run.
+
+Usage::
+
+    python benchmarks/speed.py --data ../shared/datasets/atis [--out benchmarks/results]
+    python benchmarks/speed.py --quick [--out DIR]      # smoke run on the bundled data
+
+writes ``speed.json`` (environment, raw numbers of every measure, ratios with pass/fail
+against the targets) and ``speed.md`` (the same as readable tables) to ``--out``.
+
+What is measured, and how. Every measure runs in its own child process, one after
+another (the machine has two cores; nothing is measured while anything else of ours
+runs); wall times are taken around the child, peak memory is the child's ``ru_maxrss``
+from ``os.wait4``.
+
+1. CRF peer (child): sklearn-crfsuite (features in ``benchmarks/crf_baseline.py``,
+   c1 = c2 = 0.1, 100 L-BFGS iterations): training seconds (features + fit), tagging
+   throughput on the test utterances from raw text (best of 3), seqeval test F1.
+2. Full default train: ``python cli.py train --data DATA --out TMP --quiet`` with every
+   other option at its default, as a user runs it (it stops ``patience`` epochs after its
+   best epoch and keeps the best); the wall time of the whole command.
+3. Seconds per epoch of ``bilstm``, ``bipeephole``, ``bijordan``, ``bigru`` at the same
+   (default) sizes: one child per arch replicates ``slotfill.train.train``'s setup (seed,
+   encoder, ``build_model``, ``compile_model``, ``slotfill.train._dataset``) and calls
+   ``model.fit`` for a few epochs with a timing callback, without validation scoring;
+   the median epoch time excluding the first epoch (which traces the graph).
+4. Tagging (child, TensorFlow only): the SavedModel written by step 2, called through its
+   ``serving_default`` signature on the raw test utterances in batches of 64 after one
+   warm-up pass; utterances/s of the best of 3 passes. Then the latency of one utterance
+   per call (p50, p99) after a warm-up.
+5. Cold start: ``python cli.py tag --model M "..."`` (a new process tagging one sentence)
+   against ``python -c "import tensorflow"``, alternated in the same run (which goes first
+   flips every round) after one untimed run of each; medians of 7 each.
+
+``--quick`` shrinks everything (bundled data, tiny sizes, 2 epochs, 2 repeats, all archs
+in one child) so that the smoke test finishes quickly; its numbers only show that the
+benchmark works. Without ``--out`` it writes to a new temporary folder, never over the
+recorded results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import os
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):
+    # Run as `python benchmarks/speed.py`: the repository root holds the benchmarks package.
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks import common  # noqa: E402
+
+log = logging.getLogger("benchmarks.speed")
+
+ARCHS = ("bilstm", "bipeephole", "bijordan", "bigru")
+BASELINE_ARCH = "bilstm"
+TAG_BATCH_SIZE = 64
+LATENCY_WARMUP_CALLS = 20
+COLD_START_TEXT = "show me flights from boston to denver on november second"
+CLI = common.REPO / "cli.py"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How much of each measure to run."""
+
+    name: str
+    epochs: int                        # per-arch timing epochs; the first is excluded
+    sizes: dict[str, Any]              # Config overrides, the same for every arch
+    train_args: tuple[str, ...]        # extra options of the full `train` command
+    crf_iterations: int
+    repeats: int                       # tagging passes (best is kept)
+    cold_starts: int                   # timed runs of each cold-start command
+    latency_calls: int
+    archs_in_one_child: bool = False   # quick only: one TensorFlow start instead of four
+    cold_start_warmup: bool = True     # one untimed run of each cold-start command first
+
+
+FULL = Profile("full", epochs=4, sizes={}, train_args=(), crf_iterations=100, repeats=3,
+               cold_starts=7, latency_calls=500)
+QUICK = Profile(
+    "quick", epochs=2,
+    sizes={"hidden": 16, "embedding_dim": 16, "char_dim": 8, "char_filters": 16},
+    train_args=("--epochs", "2", "--patience", "1", "--hidden", "16", "--embedding-dim", "16"),
+    crf_iterations=20, repeats=2, cold_starts=2, latency_calls=50, archs_in_one_child=True,
+    cold_start_warmup=False,
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    description: str
+    op: str          # "<=" or ">="
+    bound: float
+
+
+TARGETS = (
+    Target("train_vs_crf", "full default `train` wall time / CRF training time", "<=", 1.5),
+    Target("throughput_vs_crf", "SavedModel tagging utterances/s / CRF utterances/s", ">=", 3.0),
+    Target("bipeephole_vs_bilstm", "bipeephole s/epoch / bilstm s/epoch (same sizes)", "<=", 1.25),
+    Target("bijordan_vs_bilstm", "bijordan s/epoch / bilstm s/epoch (same sizes)", "<=", 1.25),
+    Target("cold_start_vs_import", "`cli.py tag` cold start / `import tensorflow` (medians)",
+           "<=", 1.5),
+    Target("latency_p50_ms", "warm single-utterance latency p50 (ms)", "<=", 10.0),
+)
+
+
+class BenchmarkError(RuntimeError):
+    """A measured child failed; the message carries the end of its log."""
+
+
+@dataclass
+class ChildRun:
+    seconds: float
+    peak_rss_mb: float
+
+
+@dataclass
+class Workspace:
+    """Temporary files of one run: the dataset as JSON, models, logs."""
+
+    root: Path
+    data_file: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def model_dir(self) -> Path:
+        return self.root / "model"
+
+
+# --- running children ----------------------------------------------------------------------
+
+
+def run_child(args: Sequence[str], env: dict[str, str], log_file: Path) -> ChildRun:
+    """Run one child to completion; its wall time and peak RSS (its own, from wait4)."""
+    with open(log_file, "ab") as out:
+        out.write(f"$ {shlex.join(args)}\n".encode())
+        out.flush()
+        started = time.perf_counter()
+        proc = subprocess.Popen(list(args), cwd=common.REPO, env=env, stdin=subprocess.DEVNULL,
+                                stdout=out, stderr=subprocess.STDOUT)
+        try:
+            # wait4 rather than Popen.wait: it returns this child's own resource usage,
+            # where RUSAGE_CHILDREN would be the maximum over every child so far.
+            _, status, usage = os.wait4(proc.pid, 0)
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        seconds = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        tail = "\n".join(log_file.read_text(errors="replace").splitlines()[-25:])
+        raise BenchmarkError(f"`{shlex.join(args)}` exited with {proc.returncode}; "
+                             f"end of {log_file}:\n{tail}")
+    # ru_maxrss is in KiB on Linux.
+    return ChildRun(seconds, usage.ru_maxrss / 1024)
+
+
+def run_worker(ws: Workspace, name: str, spec: dict[str, Any]) -> tuple[dict[str, Any], ChildRun]:
+    """Run ``speed.py --worker NAME SPEC`` in a child; its JSON result and its ChildRun."""
+    spec_file = ws.root / f"{name}-{time.monotonic_ns()}.spec.json"
+    result_file = spec_file.with_suffix(".result.json")
+    spec = {**spec, "data_file": str(ws.data_file), "result_file": str(result_file)}
+    spec_file.write_text(json.dumps(spec))
+    run = run_child([sys.executable, str(Path(__file__).resolve()), "--worker", name,
+                     str(spec_file)], ws.env, ws.root / f"{name}.log")
+    return json.loads(result_file.read_text()), run
+
+
+# --- the measures (parent side) ------------------------------------------------------------
+
+
+def measure_crf(ws: Workspace, profile: Profile) -> dict[str, Any]:
+    log.info("CRF peer: training (%d iterations) and tagging", profile.crf_iterations)
+    result, run = run_worker(ws, "crf", {"iterations": profile.crf_iterations,
+                                         "repeats": profile.repeats})
+    return {**result, "process_seconds": run.seconds, "peak_rss_mb": run.peak_rss_mb}
+
+
+def measure_full_train(ws: Workspace, profile: Profile, data: Path) -> dict[str, Any]:
+    args = [sys.executable, str(CLI), "train", "--data", str(data), "--out", str(ws.model_dir),
+            "--quiet", *profile.train_args]
+    log.info("full train: %s", shlex.join(args[1:]))
+    run = run_child(args, ws.env, ws.root / "train.log")
+    scores = json.loads((ws.model_dir / "scores.json").read_text())
+    return {
+        "command": shlex.join(["python", "cli.py", *args[2:]]),
+        "wall_seconds": run.seconds,
+        "in_process_seconds": scores.get("train_seconds"),
+        "best_epoch": scores.get("best_epoch"),
+        "epochs_run": scores.get("epochs_run"),
+        "stopped_early": scores.get("stopped_early"),
+        "test_slot_f1": (scores.get("test") or {}).get("slot_f1"),
+        "peak_rss_mb": run.peak_rss_mb,
+    }
+
+
+def measure_epochs(ws: Workspace, profile: Profile) -> dict[str, Any]:
+    spec = {"epochs": profile.epochs, "sizes": profile.sizes}
+    groups = [list(ARCHS)] if profile.archs_in_one_child else [[arch] for arch in ARCHS]
+    results: dict[str, Any] = {}
+    for archs in groups:
+        log.info("seconds per epoch: %s (%d epochs)", ", ".join(archs), profile.epochs)
+        found, run = run_worker(ws, "epochs", {**spec, "archs": archs})
+        for arch in archs:
+            results[arch] = {**found[arch], "peak_rss_mb": run.peak_rss_mb,
+                             "shared_process": len(archs) > 1}
+    return results
+
+
+def measure_tagging(ws: Workspace, profile: Profile) -> dict[str, Any]:
+    log.info("SavedModel tagging: throughput (best of %d) and latency", profile.repeats)
+    result, run = run_worker(ws, "tag", {
+        "saved_model": str(ws.model_dir / "saved_model"), "batch_size": TAG_BATCH_SIZE,
+        "repeats": profile.repeats, "latency_calls": profile.latency_calls,
+    })
+    return {**result, "peak_rss_mb": run.peak_rss_mb}
+
+
+def measure_cold_start(ws: Workspace, profile: Profile) -> dict[str, Any]:
+    commands = {
+        "tag": [sys.executable, str(CLI), "tag", "--model", str(ws.model_dir), COLD_START_TEXT],
+        "import_tensorflow": [sys.executable, "-c", "import tensorflow"],
+    }
+    log.info("cold start: %d alternating runs of each command", profile.cold_starts)
+    logs = ws.root / "cold_start.log"
+    if profile.cold_start_warmup:
+        for args in commands.values():  # untimed: the first run pays for reading files from disk
+            run_child(args, ws.env, logs)
+    seconds: dict[str, list[float]] = {name: [] for name in commands}
+    peaks: dict[str, list[float]] = {name: [] for name in commands}
+    order = list(commands)
+    for _ in range(profile.cold_starts):
+        for name in order:
+            run = run_child(commands[name], ws.env, logs)
+            seconds[name].append(run.seconds)
+            peaks[name].append(run.peak_rss_mb)
+        order.reverse()  # neither command always runs right after the other
+    return {
+        "text": COLD_START_TEXT,
+        "commands": {name: shlex.join(["python", *args[1:]]).replace(str(CLI), "cli.py")
+                     for name, args in commands.items()},
+        "seconds": seconds,
+        "median_seconds": {name: statistics.median(v) for name, v in seconds.items()},
+        "peak_rss_mb": {name: max(v) for name, v in peaks.items()},
+    }
+
+
+# --- ratios and report ---------------------------------------------------------------------
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+def evaluate_targets(measures: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every target with its value from this run and whether it is met."""
+    crf, train, epochs = measures["crf"], measures["full_train"], measures["epochs"]
+    tagging, cold = measures["tagging"], measures["cold_start"]
+    base = epochs[BASELINE_ARCH]["seconds_per_epoch"]
+    values = {
+        "train_vs_crf": _ratio(train["wall_seconds"], crf["train_seconds"]),
+        "throughput_vs_crf": _ratio(tagging["utterances_per_second"],
+                                    crf["utterances_per_second"]),
+        "bipeephole_vs_bilstm": _ratio(epochs["bipeephole"]["seconds_per_epoch"], base),
+        "bijordan_vs_bilstm": _ratio(epochs["bijordan"]["seconds_per_epoch"], base),
+        "cold_start_vs_import": _ratio(cold["median_seconds"]["tag"],
+                                       cold["median_seconds"]["import_tensorflow"]),
+        "latency_p50_ms": tagging["latency_ms"]["p50"],
+    }
+    rows = []
+    for target in TARGETS:
+        value = values[target.name]
+        if value is None or not math.isfinite(value):
+            passed = None
+        elif target.op == "<=":
+            passed = value <= target.bound
+        else:
+            passed = value >= target.bound
+        rows.append({**asdict(target), "value": value, "passed": passed})
+    return rows
+
+
+def _fmt(value: Any, digits: int = 2) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    """The report as Markdown tables."""
+    m = report["measures"]
+    crf, train, tagging, cold = m["crf"], m["full_train"], m["tagging"], m["cold_start"]
+    lines = ["# Speed benchmark", ""]
+    if report["quick"]:
+        lines += ["**Quick smoke run** (tiny sizes, few epochs and repeats): these numbers only "
+                  "show that the benchmark runs; they are not results.", ""]
+    lines += [f"Data: `{report['data']}`. All ratios are from this one run; measures ran one "
+              "after another, each in its own process.", "",
+              "## Environment", "", common.environment_markdown(report["environment"]),
+              "## Targets", "", "| measure | value | target | result |", "|---|---:|---:|---|"]
+    for t in report["targets"]:
+        result = {True: "pass", False: "**FAIL**", None: "n/a"}[t["passed"]]
+        lines.append(f"| {t['description']} | {_fmt(t['value'])} | {t['op']} {t['bound']:g} | "
+                     f"{result} |")
+    lines += ["", "## Training", "",
+              f"Seconds per epoch at equal sizes ({report['settings']['epochs']} epochs each, "
+              "median excluding the first; no validation scoring):", "",
+              "| arch | s/epoch | all epochs (s) | parameters | peak RSS (MB) |",
+              "|---|---:|---|---:|---:|"]
+    for arch, e in m["epochs"].items():
+        all_epochs = ", ".join(f"{s:.2f}" for s in e["epoch_seconds"])
+        rss = _fmt(e["peak_rss_mb"], 0) + (" (shared)" if e["shared_process"] else "")
+        lines.append(f"| {arch} | {_fmt(e['seconds_per_epoch'])} | {all_epochs} | "
+                     f"{e['parameters']:,} | {rss} |")
+    lines += ["", f"Full default train: `{train['command']}`", "",
+              "| wall (s) | best epoch / epochs run | test slot F1 | peak RSS (MB) |",
+              "|---:|---:|---:|---:|",
+              f"| {_fmt(train['wall_seconds'], 1)} | {train['best_epoch']} / "
+              f"{train['epochs_run']} | {_fmt(train['test_slot_f1'])} | "
+              f"{_fmt(train['peak_rss_mb'], 0)} |", "",
+              "## Tagging and the CRF peer", "",
+              f"{tagging['utterances']} test utterances; SavedModel in batches of "
+              f"{tagging['batch_size']}, best of {len(tagging['pass_seconds'])} warm passes; "
+              f"latency over {tagging['latency_calls']} single-utterance calls.", "",
+              "| | train (s) | utterances/s | latency p50 / p99 (ms) | test slot F1 | "
+              "peak RSS (MB) |", "|---|---:|---:|---:|---:|---:|",
+              f"| slotfill (default train, SavedModel) | {_fmt(train['wall_seconds'], 1)} | "
+              f"{_fmt(tagging['utterances_per_second'], 0)} | "
+              f"{_fmt(tagging['latency_ms']['p50'])} / {_fmt(tagging['latency_ms']['p99'])} | "
+              f"{_fmt(train['test_slot_f1'])} | train {_fmt(train['peak_rss_mb'], 0)}, "
+              f"tag {_fmt(tagging['peak_rss_mb'], 0)} |",
+              f"| CRF (sklearn-crfsuite, {crf['max_iterations']} iterations) | "
+              f"{_fmt(crf['train_seconds'], 1)} | {_fmt(crf['utterances_per_second'], 0)} | "
+              f"n/a | {_fmt(crf['slot_f1'])} | {_fmt(crf['peak_rss_mb'], 0)} |", "",
+              "## Cold start", "",
+              f"One sentence, {len(cold['seconds']['tag'])} alternating runs of each:", "",
+              "| command | median (s) | all runs (s) | peak RSS (MB) |", "|---|---:|---|---:|"]
+    for name, command in cold["commands"].items():
+        runs = ", ".join(f"{s:.2f}" for s in cold["seconds"][name])
+        lines.append(f"| `{command}` | {_fmt(cold['median_seconds'][name])} | {runs} | "
+                     f"{_fmt(cold['peak_rss_mb'][name], 0)} |")
+    lines += ["", "Method: see the docstring of `benchmarks/speed.py`.", ""]
+    return "\n".join(lines)
+
+
+# --- the run -------------------------------------------------------------------------------
+
+
+def _write_data(data_path: Path | None, out: Path) -> Path:
+    """Read the dataset once (any supported format) and hand the children plain JSON."""
+    from slotfill.data import load_dataset, resolve_data_path
+
+    resolved = resolve_data_path(data_path)
+    data = load_dataset(resolved)
+    out.write_text(json.dumps({
+        split: {column: list(data[split][column]) for column in ("tokens", "tags", "intent")}
+        for split in ("train", "test")
+    }))
+    return resolved
+
+
+def run(data: Path, out_dir: Path, profile: Profile,
+        argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """Run every measure in order, write ``speed.json`` and ``speed.md``; return the report."""
+    environment = common.environment(argv)
+    with tempfile.TemporaryDirectory(prefix="slotfill-speed-") as tmp:
+        root = Path(tmp)
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "KERAS_BACKEND": "tensorflow",
+               # `train` records the latest model under $SLOTFILL_MODELS: keep it out of the repo.
+               "SLOTFILL_MODELS": str(root / "models"), "PYTHONUNBUFFERED": "1"}
+        ws = Workspace(root, root / "data.json", env)
+        data_path = _write_data(data, ws.data_file)
+        steps = {
+            "crf": lambda: measure_crf(ws, profile),
+            "full_train": lambda: measure_full_train(ws, profile, data_path),
+            "epochs": lambda: measure_epochs(ws, profile),
+            "tagging": lambda: measure_tagging(ws, profile),
+            "cold_start": lambda: measure_cold_start(ws, profile),
+        }
+        measures: dict[str, Any] = {}
+        step_seconds: dict[str, float] = {}
+        for name, step in steps.items():  # strictly one after another
+            started = time.perf_counter()
+            measures[name] = step()
+            step_seconds[name] = time.perf_counter() - started
+    environment["machine_at_end"] = {"load_average": common.machine()["load_average"]}
+    targets = evaluate_targets(measures)
+    report = {
+        "benchmark": "speed",
+        "quick": profile.name == "quick",
+        "data": str(data_path),
+        "environment": environment,
+        "settings": asdict(profile) | {"archs": list(ARCHS), "tag_batch_size": TAG_BATCH_SIZE},
+        "measures": measures,
+        "targets": targets,
+        "all_passed": all(t["passed"] for t in targets),
+        "step_seconds": step_seconds,
+        "total_seconds": sum(step_seconds.values()),
+    }
+    common.write_json(out_dir / "speed.json", report)
+    common.write_atomic(out_dir / "speed.md", render_markdown(report))
+    return report
+
+
+# --- workers (children) --------------------------------------------------------------------
+
+
+def _worker_crf(spec: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    from benchmarks import crf_baseline
+
+    return crf_baseline.measure(data["train"]["tokens"], data["train"]["tags"],
+                                data["test"]["tokens"], data["test"]["tags"],
+                                max_iterations=spec["iterations"], repeats=spec["repeats"])
+
+
+def _worker_epochs(spec: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    import keras
+
+    from slotfill.config import Config
+    from slotfill.models import build_model, compile_model
+    from slotfill.preprocess import EncodedSplit, Encoder
+    from slotfill.train import _dataset, seed_everything
+
+    class EpochTimer(keras.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.seconds: list[float] = []
+
+        def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+            self.started = time.perf_counter()
+
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            # Keras has turned the epoch's logs into numbers: the last step has finished.
+            self.seconds.append(time.perf_counter() - self.started)
+
+    train = data["train"]
+    results = {}
+    for arch in spec["archs"]:
+        config = Config(arch=arch, epochs=spec["epochs"], patience=spec["epochs"],
+                        **spec["sizes"])
+        # The same setup as slotfill.train.train, minus validation scoring and saving.
+        seed_everything(config.seed)
+        intents = train["intent"] if config.intent and all(train["intent"]) else None
+        encoder = Encoder.build(train["tokens"], train["tags"], intents, chars=config.chars,
+                                max_word_length=config.max_word_length)
+        model = build_model(config, encoder)
+        compile_model(model, config)
+        encoded = EncodedSplit(encoder, train["tokens"], train["tags"], intents)
+        dataset = _dataset(encoded, config, encoder.chars is not None,
+                           "intent" in model.output_names)
+        timer = EpochTimer()
+        model.fit(dataset, epochs=config.epochs, callbacks=[timer], verbose=0, shuffle=False)
+        later = timer.seconds[1:] or timer.seconds
+        results[arch] = {"epoch_seconds": timer.seconds,
+                         "seconds_per_epoch": statistics.median(later),
+                         "parameters": model.count_params(), "sizes": {
+                             k: getattr(config, k) for k in ("hidden", "embedding_dim",
+                                                             "char_dim", "char_filters",
+                                                             "layers", "batch_size")}}
+        keras.backend.clear_session()
+    return results
+
+
+def _worker_tag(spec: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    import numpy as np
+    import tensorflow as tf
+
+    texts = [" ".join(tokens) for tokens in data["test"]["tokens"]]
+    loaded = tf.saved_model.load(spec["saved_model"])  # keep a reference: it owns the variables
+    serve = loaded.signatures["serving_default"]
+    batch = spec["batch_size"]
+
+    def tag_all() -> None:
+        for start in range(0, len(texts), batch):
+            serve(text=tf.constant(texts[start:start + batch]))["tags"].numpy()
+
+    tag_all()  # warm-up
+    pass_seconds = []
+    for _ in range(spec["repeats"]):
+        started = time.perf_counter()
+        tag_all()
+        pass_seconds.append(time.perf_counter() - started)
+
+    for i in range(LATENCY_WARMUP_CALLS):
+        serve(text=tf.constant([texts[i % len(texts)]]))["tags"].numpy()
+    latencies = []
+    for i in range(spec["latency_calls"]):
+        started = time.perf_counter()
+        serve(text=tf.constant([texts[i % len(texts)]]))["tags"].numpy()
+        latencies.append(1000 * (time.perf_counter() - started))
+    return {
+        "utterances": len(texts),
+        "batch_size": batch,
+        "pass_seconds": pass_seconds,
+        "utterances_per_second": len(texts) / min(pass_seconds),
+        "latency_calls": len(latencies),
+        "latency_ms": {"p50": float(np.percentile(latencies, 50)),
+                       "p99": float(np.percentile(latencies, 99)),
+                       "mean": float(np.mean(latencies))},
+    }
+
+
+WORKERS = {"crf": _worker_crf, "epochs": _worker_epochs, "tag": _worker_tag}
+
+
+def _run_worker_here(name: str, spec_file: Path) -> None:
+    spec = json.loads(spec_file.read_text())
+    data = json.loads(Path(spec["data_file"]).read_text())
+    result = WORKERS[name](spec, data)
+    Path(spec["result_file"]).write_text(json.dumps(result))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description="Speed of slotfill (training, tagging, cold start, memory) against a "
+                    "sklearn-crfsuite CRF; writes speed.json and speed.md.")
+    parser.add_argument("--data", type=Path, default=None,
+                        help="Dataset folder, e.g. ../shared/datasets/atis (required unless "
+                             "--quick, which defaults to the bundled data/flights).")
+    parser.add_argument("--quick", action="store_true",
+                        help="Tiny smoke run: small sizes, 2 epochs, 2 repeats.")
+    parser.add_argument("--out", type=Path, default=None,
+                        help=f"Folder for speed.json and speed.md. Default: {common.RESULTS} "
+                             "(with --quick: a new temporary folder).")
+    parser.add_argument("--worker", nargs=2, metavar=("NAME", "SPEC"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.worker:
+        name, spec_file = args.worker
+        if name not in WORKERS:
+            parser.error(f"--worker must be one of {', '.join(WORKERS)}, got {name!r}")
+        _run_worker_here(name, Path(spec_file))
+        return
+    if args.data is None and not args.quick:
+        parser.error("--data is required for a full run (e.g. --data ../shared/datasets/atis)")
+    out = args.out
+    if out is None and args.quick:
+        out = Path(tempfile.mkdtemp(prefix="slotfill-speed-quick-"))
+    elif out is None:
+        out = common.RESULTS
+    data = args.data if args.data is not None else common.REPO / "data" / "flights"
+
+    logging.basicConfig(format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    log.setLevel(logging.INFO)
+    try:
+        report = run(data, out, QUICK if args.quick else FULL,
+                     sys.argv if argv is None else ["benchmarks/speed.py", *argv])
+    except BenchmarkError as err:
+        sys.exit(f"error: {err}")
+    for t in report["targets"]:
+        verdict = {True: "pass", False: "FAIL", None: "n/a"}[t["passed"]]
+        print(f"{t['name']:<22} {_fmt(t['value']):>8}  {t['op']} {t['bound']:g}  {verdict}")
+    print(f"wrote {out / 'speed.json'} and {out / 'speed.md'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,160 @@
+"""Benchmark scripts: the CRF peer's features, the measuring helpers, and a --quick smoke run."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    # The benchmarks package lives at the repository root, which plain `pytest` does not import.
+    sys.path.insert(0, str(REPO))
+
+from benchmarks import common, crf_baseline, speed  # noqa: E402
+
+BUNDLED = REPO / "data" / "flights"
+
+
+def test_word_shape_collapses_runs_of_one_class():
+    assert crf_baseline.word_shape("Nov2nd") == "Xxdx"
+    assert crf_baseline.word_shape("10:30") == "d:d"
+    assert crf_baseline.word_shape("JFK") == "X"
+    assert crf_baseline.word_shape("") == ""
+
+
+def test_token_features_cover_word_affixes_flags_and_neighbours():
+    tokens = ["Flights", "to", "Denver", "at", "10:30"]
+    last = crf_baseline.token_features(tokens, 4)
+    assert last["w"] == "10:30"
+    assert (last["p2"], last["p3"], last["s2"], last["s3"]) == ("10", "10:", "30", ":30")
+    assert last["digit"] is True and last["alldigit"] is False
+    assert last["shape"] == "d:d"
+    assert last["-1:w"] == "at" and last["-2:w"] == "denver" and last["-2:shape"] == "Xx"
+    assert last["+1:pad"] is True and last["+2:pad"] is True
+    assert "+1:w" not in last
+
+    first = crf_baseline.token_features(tokens, 0)
+    assert first["w"] == "flights" and first["title"] is True and first["upper"] is False
+    assert first["-1:pad"] is True and first["-2:pad"] is True
+    assert first["+1:w"] == "to" and first["+2:w"] == "denver"
+    assert first["+2:digit"] is False
+
+    assert len(crf_baseline.sentence_features(tokens)) == len(tokens)
+    with pytest.raises(ValueError, match="i must be in"):
+        crf_baseline.token_features(tokens, 5)
+
+
+def test_crf_baseline_learns_the_bundled_data():
+    from slotfill.data import load_dataset
+
+    data = load_dataset(BUNDLED)
+    result = crf_baseline.measure(list(data["train"]["tokens"]), list(data["train"]["tags"]),
+                                  list(data["test"]["tokens"]), list(data["test"]["tags"]),
+                                  max_iterations=20, repeats=2)
+    assert result["slot_f1"] > 60  # a CRF that learned nothing scores ~0
+    assert result["test_utterances"] == data["test"].num_rows
+    assert len(result["tag_seconds"]) == 2
+    assert result["utterances_per_second"] == pytest.approx(
+        result["test_utterances"] / min(result["tag_seconds"]))
+    with pytest.raises(ValueError, match="repeats"):
+        crf_baseline.measure([["a"]], [["O"]], [["a"]], [["O"]], repeats=0)
+
+
+def test_run_child_reports_its_own_wall_time_and_peak_memory(tmp_path):
+    env = {"PATH": "/usr/bin:/bin"}
+    child = "import time; block = bytearray(150 * 2**20); time.sleep(0.3)"
+    run = speed.run_child([sys.executable, "-c", child], env, tmp_path / "child.log")
+    assert run.peak_rss_mb >= 150
+    assert run.seconds >= 0.3
+    small = speed.run_child([sys.executable, "-c", "pass"], env, tmp_path / "child.log")
+    assert small.peak_rss_mb < 100  # per child, not the maximum over every child so far
+
+    with pytest.raises(speed.BenchmarkError, match="exited with 3.*went wrong"):
+        speed.run_child([sys.executable, "-c", "import sys; print('went wrong'); sys.exit(3)"],
+                        env, tmp_path / "child.log")
+
+
+def _measures(**changes):
+    measures = {
+        "crf": {"train_seconds": 100.0, "utterances_per_second": 1000.0},
+        "full_train": {"wall_seconds": 150.0},
+        "epochs": {"bilstm": {"seconds_per_epoch": 10.0},
+                   "bipeephole": {"seconds_per_epoch": 12.5},
+                   "bijordan": {"seconds_per_epoch": 13.0},
+                   "bigru": {"seconds_per_epoch": 9.0}},
+        "tagging": {"utterances_per_second": 2999.0, "latency_ms": {"p50": 4.0}},
+        "cold_start": {"median_seconds": {"tag": 6.0, "import_tensorflow": 4.0}},
+    }
+    measures.update(changes)
+    return measures
+
+
+def test_targets_compare_ratios_from_the_same_run_with_their_bounds():
+    rows = {row["name"]: row for row in speed.evaluate_targets(_measures())}
+    assert [t.name for t in speed.TARGETS] == list(rows)
+    assert rows["train_vs_crf"]["value"] == pytest.approx(1.5)
+    assert rows["train_vs_crf"]["passed"] is True            # bound included
+    assert rows["throughput_vs_crf"]["passed"] is False      # 2.999 < 3
+    assert rows["bipeephole_vs_bilstm"]["passed"] is True    # 1.25
+    assert rows["bijordan_vs_bilstm"]["passed"] is False     # 1.3
+    assert rows["cold_start_vs_import"]["passed"] is True    # 1.5
+    assert rows["latency_p50_ms"]["value"] == 4.0 and rows["latency_p50_ms"]["passed"] is True
+
+    broken = speed.evaluate_targets(_measures(crf={"train_seconds": 0.0,
+                                                   "utterances_per_second": 1000.0}))
+    assert broken[0]["value"] is None and broken[0]["passed"] is None
+
+
+def test_environment_records_machine_versions_commit_and_command():
+    env = common.environment(["benchmarks/speed.py", "--data", "some folder"])
+    assert env["machine"]["cores"] >= 1 and env["machine"]["cpu"]
+    assert env["versions"]["python"] and env["versions"]["tensorflow"]
+    assert env["versions"]["keras"]
+    assert env["command"]["command"] == "python benchmarks/speed.py --data 'some folder'"
+    commit = env["git"]["commit"]
+    assert commit is None or len(commit) == 40
+    assert "| commit |" in common.environment_markdown(env)
+
+
+def test_quick_run_writes_a_complete_report_outside_the_results_folder(tmp_path):
+    results_before = sorted(common.RESULTS.iterdir()) if common.RESULTS.exists() else []
+    latest = REPO / "models" / "latest"
+    latest_before = latest.read_text() if latest.exists() else None
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "speed.py"), "--quick", "--out", str(out)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=1200,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    report = json.loads((out / "speed.json").read_text())
+    assert report["quick"] is True
+    assert Path(report["data"]) == BUNDLED
+    measures = report["measures"]
+    assert set(measures["epochs"]) == set(speed.ARCHS)
+    for arch in speed.ARCHS:
+        epoch = measures["epochs"][arch]
+        assert len(epoch["epoch_seconds"]) == speed.QUICK.epochs
+        assert epoch["seconds_per_epoch"] > 0 and epoch["parameters"] > 0
+    assert measures["full_train"]["wall_seconds"] > 0
+    assert measures["full_train"]["peak_rss_mb"] > 100  # TensorFlow alone is far more
+    assert measures["crf"]["train_seconds"] > 0 and 0 <= measures["crf"]["slot_f1"] <= 100
+    tagging = measures["tagging"]
+    assert tagging["utterances"] == 150 and len(tagging["pass_seconds"]) == speed.QUICK.repeats
+    assert 0 < tagging["latency_ms"]["p50"] <= tagging["latency_ms"]["p99"]
+    cold = measures["cold_start"]
+    assert all(len(v) == speed.QUICK.cold_starts for v in cold["seconds"].values())
+    assert {t["name"] for t in report["targets"]} == {t.name for t in speed.TARGETS}
+    assert all(isinstance(t["passed"], bool) for t in report["targets"])
+    assert report["environment"]["command"]["argv"][-2:] == ["--out", str(out)]
+
+    markdown = (out / "speed.md").read_text()
+    assert "Quick smoke run" in markdown and "| bijordan |" in markdown
+    assert "import tensorflow" in markdown
+    # The recorded results and the repository's latest-model pointer are left alone.
+    assert (sorted(common.RESULTS.iterdir()) if common.RESULTS.exists() else []) == results_before
+    assert (latest.read_text() if latest.exists() else None) == latest_before
