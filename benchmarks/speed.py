@@ -10,8 +10,8 @@ against the targets) and ``speed.md`` (the same as readable tables) to ``--out``
 
 What is measured, and how. Every measure runs in its own child process, one after
 another (the machine has two cores; nothing is measured while anything else of ours
-runs); wall times are taken around the child, peak memory is the child's ``ru_maxrss``
-from ``os.wait4``.
+runs); wall time and peak memory (``ru_maxrss`` from ``os.wait4``) are taken for each
+child by a tiny launcher process, so the benchmark's own memory never counts.
 
 1. CRF peer (child): sklearn-crfsuite (features in ``benchmarks/crf_baseline.py``,
    c1 = c2 = 0.1, 100 L-BFGS iterations): training seconds (features + fit), tagging
@@ -46,6 +46,7 @@ import logging
 import math
 import os
 import shlex
+import signal
 import statistics
 import subprocess
 import sys
@@ -144,30 +145,61 @@ class Workspace:
 # --- running children ----------------------------------------------------------------------
 
 
+# Runs the measured command as its own child and reports that child's wall time and peak
+# RSS. The launcher is a tiny Python (-S: no site) so that the command starts from a small
+# process: Linux counts the memory of the process that forked a child (a vfork shares it)
+# in that child's ru_maxrss, so measuring straight from a big parent would report at least
+# the parent's peak.
+_LAUNCHER = """
+import json, os, sys, time
+result, args = sys.argv[1], sys.argv[2:]
+started = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execv(args[0], args)
+    finally:
+        os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+seconds = time.perf_counter() - started
+with open(result, "w") as f:
+    json.dump({"seconds": seconds, "maxrss_kib": usage.ru_maxrss,
+               "exit_code": os.waitstatus_to_exitcode(status)}, f)
+"""
+
+
 def run_child(args: Sequence[str], env: dict[str, str], log_file: Path) -> ChildRun:
-    """Run one child to completion; its wall time and peak RSS (its own, from wait4)."""
-    with open(log_file, "ab") as out:
-        out.write(f"$ {shlex.join(args)}\n".encode())
-        out.flush()
-        started = time.perf_counter()
-        proc = subprocess.Popen(list(args), cwd=common.REPO, env=env, stdin=subprocess.DEVNULL,
-                                stdout=out, stderr=subprocess.STDOUT)
-        try:
-            # wait4 rather than Popen.wait: it returns this child's own resource usage,
-            # where RUSAGE_CHILDREN would be the maximum over every child so far.
-            _, status, usage = os.wait4(proc.pid, 0)
-        except BaseException:
-            proc.kill()
-            proc.wait()
-            raise
-        seconds = time.perf_counter() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
+    """Run one command to completion: its wall time and its own peak RSS.
+
+    ``args[0]`` must be an absolute path to the executable. Output goes to ``log_file``;
+    a non-zero exit raises :class:`BenchmarkError` with the end of that log.
+    """
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
+        result_file = Path(f.name)
+    try:
+        with open(log_file, "ab") as out:
+            out.write(f"$ {shlex.join(args)}\n".encode())
+            out.flush()
+            # A new session: an interrupted benchmark can stop the command with its launcher.
+            proc = subprocess.Popen([sys.executable, "-S", "-c", _LAUNCHER, str(result_file),
+                                     *args], cwd=common.REPO, env=env, stdin=subprocess.DEVNULL,
+                                    stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            try:
+                proc.wait()
+            except BaseException:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                raise
+        measured = json.loads(result_file.read_text()) if result_file.stat().st_size else None
+    finally:
+        result_file.unlink(missing_ok=True)
+    code = measured["exit_code"] if measured else proc.returncode
+    if proc.returncode != 0 or code != 0:
         tail = "\n".join(log_file.read_text(errors="replace").splitlines()[-25:])
-        raise BenchmarkError(f"`{shlex.join(args)}` exited with {proc.returncode}; "
+        raise BenchmarkError(f"`{shlex.join(args)}` exited with {code}; "
                              f"end of {log_file}:\n{tail}")
     # ru_maxrss is in KiB on Linux.
-    return ChildRun(seconds, usage.ru_maxrss / 1024)
+    return ChildRun(measured["seconds"], measured["maxrss_kib"] / 1024)
 
 
 def run_worker(ws: Workspace, name: str, spec: dict[str, Any]) -> tuple[dict[str, Any], ChildRun]:

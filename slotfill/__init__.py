@@ -5,4 +5,7 @@ import os
 # Keras 3 picks its backend at import time; slotfill's graphs and exports are TensorFlow.
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
+# Registers the custom layers, so `keras.saving.load_model` needs no custom_objects.
+import slotfill.layers  # noqa: E402, F401
+
 __version__ = "0.1.0"

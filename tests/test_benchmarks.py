@@ -73,7 +73,7 @@ def test_run_child_reports_its_own_wall_time_and_peak_memory(tmp_path):
     small = speed.run_child([sys.executable, "-c", "pass"], env, tmp_path / "child.log")
     assert small.peak_rss_mb < 100  # per child, not the maximum over every child so far
 
-    with pytest.raises(speed.BenchmarkError, match="exited with 3.*went wrong"):
+    with pytest.raises(speed.BenchmarkError, match="(?s)exited with 3.*went wrong"):
         speed.run_child([sys.executable, "-c", "import sys; print('went wrong'); sys.exit(3)"],
                         env, tmp_path / "child.log")
 

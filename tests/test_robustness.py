@@ -71,17 +71,21 @@ def assert_sound(result: TagResult, text: str) -> None:
 
 
 def serve(serving, texts: list[str]) -> list[dict]:
-    """Run the SavedModel and cut every row at its length, checking the padding past it."""
+    """Run the SavedModel, check each row on its own, and cut it at its length."""
     out = {k: v.numpy() for k, v in serving(text=tf.constant(texts, tf.string)).items()}
     rows = []
-    for i, n in enumerate(out["length"]):
-        assert list(out["tokens"][i][n:]) == [b""] * (len(out["tokens"][i]) - n)
-        assert list(out["tags"][i][n:]) == [b""] * (len(out["tags"][i]) - n)
-        rows.append({
-            "tokens": [t.decode("utf-8") for t in out["tokens"][i][:n]],
-            "tags": [t.decode("utf-8") for t in out["tags"][i][:n]],
-            "intent": out["intent"][i].decode("utf-8"),
-        })
+    for i, (text, n) in enumerate(zip(texts, out["length"])):
+        tokens = [t.decode("utf-8") for t in out["tokens"][i][:n]]
+        tags = [t.decode("utf-8") for t in out["tags"][i][:n]]
+        # The same tokens as the Python tokenizer, one well-formed tag each, "" past the end.
+        assert tokens == [t.text for t in tokenize(text)]
+        assert len(tags) == len(tokens) and bio.is_well_formed(tags), tags
+        assert set(out["tokens"][i][n:]) <= {b""} and set(out["tags"][i][n:]) <= {b""}
+        intent = out["intent"][i].decode("utf-8")
+        assert bool(intent) == bool(tokens)
+        rows.append({"tokens": tokens, "tags": tags, "intent": intent,
+                     "intent_confidence": float(out["intent_confidence"][i]),
+                     "tag_confidence": [float(c) for c in out["tag_confidence"][i][:n]]})
     return rows
 
 
@@ -92,24 +96,14 @@ def _split_confidences(result: TagResult) -> tuple[dict, list[float]]:
     return data, confidences
 
 
-def assert_same_results(got: list[TagResult], want: list[TagResult], *,
-                        confidences: bool = True) -> None:
-    """Equal results; confidences (if compared) up to float noise."""
+def assert_same_results(got: list[TagResult], want: list[TagResult]) -> None:
+    """Equal results; confidences up to float noise."""
     assert len(got) == len(want)
     for g, w in zip(got, want):
         g_data, g_conf = _split_confidences(g)
         w_data, w_conf = _split_confidences(w)
         assert g_data == w_data
-        if confidences:
-            assert g_conf == pytest.approx(w_conf, abs=1e-5)
-
-
-def assert_same_as_tagger(row: dict, result: TagResult) -> None:
-    assert len(row["tokens"]) == len(row["tags"])
-    assert bio.is_well_formed(row["tags"])
-    assert row["tokens"] == result.tokens
-    assert row["tags"] == result.tags
-    assert row["intent"] == (result.intent or "")
+        assert g_conf == pytest.approx(w_conf, abs=1e-5)
 
 
 # --- text as a person types it ---------------------------------------------------------
@@ -117,65 +111,51 @@ def assert_same_as_tagger(row: dict, result: TagResult) -> None:
 
 @pytest.mark.parametrize("text", TYPED.values(), ids=TYPED.keys())
 def test_typed_text_through_the_tagger_and_the_saved_model(tagger, serving, text):
-    result = tagger.tag([text])[0]
-    assert_sound(result, text)
-    assert_same_as_tagger(serve(serving, [text])[0], result)
+    assert_sound(tagger.tag([text])[0], text)
+    serve(serving, [text])
 
 
-def test_a_batch_of_odd_texts_gives_what_each_gives_alone(tagger, serving):
+def test_a_batch_of_odd_texts_keeps_each_result_with_its_text(tagger, serving):
     texts = list(TYPED.values())
-    alone = [tagger.tag([text])[0] for text in texts]
-    together = tagger.tag(texts)
-    # Only the decisions: the confidences depend on the padding (see the xfail tests below).
-    assert_same_results(together, alone, confidences=False)
-    for row, result in zip(serve(serving, texts), together):
-        assert_same_as_tagger(row, result)
+    for result, text in zip(tagger.tag(texts), texts, strict=True):
+        assert_sound(result, text)
+    assert len(serve(serving, texts)) == len(texts)
 
 
 def test_a_line_of_ten_thousand_tokens(tagger, serving):
     result = tagger.tag([LONG_LINE])[0]
     assert len(result.tokens) == 10_000
     assert_sound(result, LONG_LINE)
-    assert_same_as_tagger(serve(serving, [LONG_LINE])[0], result)
+    assert serve(serving, [LONG_LINE])[0]["tokens"] == result.tokens
 
 
-_PADDING_BUG = (
-    "bug: with chars on, the model's time mask is lost: keras Concatenate ORs the word mask "
-    "with an all-True one for the unmasked CharCNN output, so the BiLSTM, pooling and CRF "
-    "read padding; a text's scores depend on the longest text in its batch")
-_CHAR_WIDTH_BUG = (
-    "bug: CharCNN convolves the embedding of char id 0 at a word's end when the batch's "
-    "char axis is wider than the word, but zeros when it is not: a word's vector depends "
-    "on the longest word in the batch")
+# Padding must never change a result. It once did: with chars on, keras's Concatenate ORed
+# the word mask with an all-true one, so the BiLSTM, pooling and CRF read padding steps; and
+# CharCNN convolved the pad embedding at word ends. The Tagger pads a batch to a multiple of
+# 8 steps, the SavedModel to its longest text, so padding shows as a disagreement too.
 
 
-@pytest.mark.xfail(strict=True, reason=_PADDING_BUG)
-def test_scores_do_not_depend_on_a_longer_text_in_the_batch(tagger):
-    text = "show flights from boston to denver"
-    # Words of at most 8 characters: same char width, only the time axis grows.
-    assert_same_results(tagger.tag([text, "to " * 30])[:1], tagger.tag([text]))
+def test_results_do_not_depend_on_the_rest_of_the_batch(tagger):
+    texts = list(TYPED.values())
+    alone = [tagger.tag([text])[0] for text in texts]
+    # Words of at most 8 characters: only the time axis grows.
+    assert_same_results(tagger.tag([*texts, "to " * 30])[:-1], alone)
 
 
-@pytest.mark.xfail(strict=True, reason=_CHAR_WIDTH_BUG)
-def test_scores_do_not_depend_on_a_longer_word_in_the_batch(tagger):
+def test_the_saved_model_decides_as_the_tagger(tagger, serving):
+    for text in TYPED.values():
+        result, row = tagger.tag([text])[0], serve(serving, [text])[0]
+        assert row["tags"] == result.tags and row["intent"] == (result.intent or "")
+        assert row["intent_confidence"] == pytest.approx(result.intent_confidence or 0.0,
+                                                         abs=1e-5)
+        slots = [min(row["tag_confidence"][s.start:s.end]) for s in bio.to_spans(row["tags"])]
+        assert slots == pytest.approx([s.confidence for s in result.slots], abs=1e-5)
+
+
+def test_results_do_not_depend_on_a_longer_word_in_the_batch(tagger):
     text = "show flights on thursday"  # thursday fills the minimum char width (8) exactly
-    # One token: same time axis (8 steps), only the char axis grows.
+    # One more token: the time axis stays at 8 steps, only the char axis grows.
     assert_same_results(tagger.tag([text, "x" * 30])[:1], tagger.tag([text]))
-
-
-@pytest.mark.xfail(strict=True, reason=f"{_PADDING_BUG}; {_CHAR_WIDTH_BUG}; the SavedModel "
-                                       "pads to the exact length, the Tagger to a multiple of 8")
-def test_saved_model_confidences_match_the_tagger(tagger, serving):
-    texts = ["show flights from boston to denver on thursday", "fly to boston"]
-    out = serving(text=tf.constant(texts))
-    for i, result in enumerate(tagger.tag(texts)):
-        n = len(result.tokens)
-        assert out["intent_confidence"].numpy()[i] == pytest.approx(result.intent_confidence,
-                                                                     abs=1e-5)
-        slots = [s.confidence for s in result.slots]
-        spans = bio.to_spans(result.tags)
-        exported = out["tag_confidence"].numpy()[i][:n]
-        assert [min(exported[s.start:s.end]) for s in spans] == pytest.approx(slots, abs=1e-5)
 
 
 def test_an_empty_batch_gives_no_results(tagger):

@@ -2,6 +2,7 @@
 
 import json
 
+import keras
 import numpy as np
 import pytest
 from conftest import SMALL
@@ -53,3 +54,51 @@ def test_same_seed_gives_same_weights_and_scores(tmp_path, isolated_models, bund
     wa = keras.saving.load_model(a.model_dir / "model.keras", compile=False).get_weights()
     wb = keras.saving.load_model(b.model_dir / "model.keras", compile=False).get_weights()
     assert all(np.array_equal(x, y) for x, y in zip(wa, wb))
+
+
+class _InterruptAfter(keras.callbacks.Callback):
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 == self.epoch:
+            raise KeyboardInterrupt
+
+
+def test_interrupted_run_keeps_the_previous_model_and_resumes_to_the_same_result(
+        tmp_path, isolated_models, bundled):
+    config = Config(**{**SMALL, "epochs": 3, "patience": 3, "hidden": 8, "embedding_dim": 8})
+    out = tmp_path / "model"
+    out.mkdir()
+    (out / "previous.txt").write_text("the previous model")
+    with pytest.raises(KeyboardInterrupt):
+        train(config, bundled, out, callbacks=[_InterruptAfter(2)], verbose=0)
+    assert sorted(p.name for p in out.iterdir()) == ["previous.txt"]
+    with pytest.raises(model_dir.ModelError, match="different settings"):
+        train(config.replace(hidden=9), bundled, out, resume=True, verbose=0)
+    resumed = train(config, bundled, out, resume=True, verbose=0)
+    assert [h["epoch"] for h in resumed.history] == [1, 2, 3]
+    straight = train(config, bundled, tmp_path / "straight", verbose=0)
+    assert resumed.test == straight.test
+    assert resumed.history == straight.history
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model", "models", "straight"]
+
+
+def test_resume_without_checkpoint_is_a_clear_error(tmp_path, isolated_models, bundled):
+    with pytest.raises(model_dir.ModelError, match="nothing to resume"):
+        train(Config(**SMALL), bundled, tmp_path / "m", resume=True, verbose=0)
+
+
+def test_nan_loss_stops_and_keeps_the_best_epoch(tmp_path, isolated_models, bundled):
+    class PoisonAfterFirstEpoch(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 0:
+                for w in self.model.trainable_weights:
+                    w.assign(w * float("nan"))
+
+    config = Config(**{**SMALL, "epochs": 3, "hidden": 8, "embedding_dim": 8})
+    result = train(config, bundled, tmp_path / "m", callbacks=[PoisonAfterFirstEpoch()], verbose=0)
+    assert result.diverged and "nan" in result.stopped_early
+    assert result.best_epoch == 1 and result.epochs_run == 1
+    assert np.isfinite(result.test["slot_f1"])

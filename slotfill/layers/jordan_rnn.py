@@ -76,7 +76,7 @@ class JordanRNNCell(keras.layers.Layer):
 
     Example:
         >>> layer = keras.layers.RNN(JordanRNNCell(16, 5), return_sequences=True)
-        >>> layer(np.zeros((2, 7, 3), "float32")).shape
+        >>> tuple(layer(np.zeros((2, 7, 3), "float32")).shape)
         (2, 7, 5)
 
     Reference:
@@ -249,7 +249,7 @@ class JordanRNN(keras.layers.RNN):
 
     Example:
         >>> tagger = keras.layers.Bidirectional(JordanRNN(100, 9))
-        >>> tagger(np.zeros((2, 7, 50), "float32")).shape
+        >>> tuple(tagger(np.zeros((2, 7, 50), "float32")).shape)
         (2, 7, 18)
 
     Reference:
@@ -296,6 +296,8 @@ class JordanRNN(keras.layers.RNN):
     def inner_loop(self, sequences, initial_state, mask, training=False):
         if tree.is_nested(mask):
             mask = mask[0]
+        # The cell's own step, but with the weights read (and vectors broadcast) once for the
+        # whole loop; Keras's loop, so masking, go_backwards and unroll behave as for any RNN.
         weights = self.cell._step_weights(ops.shape(sequences)[0])
 
         def step(inputs, states):

@@ -75,7 +75,7 @@ class PeepholeLSTMCell(keras.layers.Layer):
 
     Example:
         >>> layer = keras.layers.RNN(PeepholeLSTMCell(8), return_sequences=True)
-        >>> layer(np.zeros((2, 5, 3), "float32")).shape
+        >>> tuple(layer(np.zeros((2, 5, 3), "float32")).shape)
         (2, 5, 8)
 
     Reference:
@@ -155,18 +155,6 @@ class PeepholeLSTMCell(keras.layers.Layer):
             shape=(self.units,), name="peephole_o", initializer=self.peephole_initializer
         )
 
-    def _gate_bias_initializer(self, shape, dtype=None):
-        if not self.unit_forget_bias:
-            return self.bias_initializer(shape, dtype=dtype)
-        block = (self.units,)
-        return ops.concatenate(
-            [
-                self.bias_initializer(block, dtype=dtype),
-                ops.ones(block, dtype=dtype),
-                self.bias_initializer((2 * self.units,), dtype=dtype),
-            ]
-        )
-
     def call(self, inputs, states, training=False):
         return self._step(inputs, states, self._step_weights())
 
@@ -207,6 +195,18 @@ class PeepholeLSTMCell(keras.layers.Layer):
         o = self.recurrent_activation(z_o + p_o * c)
         h = o * self.activation(c)
         return h, [h, c]
+
+    def _gate_bias_initializer(self, shape, dtype=None):
+        if not self.unit_forget_bias:
+            return self.bias_initializer(shape, dtype=dtype)
+        block = (self.units,)
+        return ops.concatenate(
+            [
+                self.bias_initializer(block, dtype=dtype),
+                ops.ones(block, dtype=dtype),
+                self.bias_initializer((2 * self.units,), dtype=dtype),
+            ]
+        )
 
     def get_config(self) -> dict:
         return {
@@ -268,7 +268,7 @@ class PeepholeLSTM(keras.layers.RNN):
 
     Example:
         >>> tagger = keras.layers.Bidirectional(PeepholeLSTM(64))
-        >>> tagger(np.zeros((2, 7, 100), "float32")).shape
+        >>> tuple(tagger(np.zeros((2, 7, 100), "float32")).shape)
         (2, 7, 128)
 
     Reference:
@@ -313,6 +313,8 @@ class PeepholeLSTM(keras.layers.RNN):
     def inner_loop(self, sequences, initial_state, mask, training=False):
         if tree.is_nested(mask):
             mask = mask[0]
+        # The cell's own step, but with the weights read (and vectors broadcast) once for the
+        # whole loop; Keras's loop, so masking, go_backwards and unroll behave as for any RNN.
         weights = self.cell._step_weights(ops.shape(sequences)[0])
 
         def step(inputs, states):

@@ -1,0 +1,383 @@
+"""The bad-input battery: odd text, broken files, broken models and bad options, through the
+real CLI (``python cli.py ...`` as a subprocess), recording whether a traceback ever shows.
+
+A user must never see a traceback: every case should end with a clear one-line message (or,
+for odd but valid text, a normal answer). The script trains a tiny model into a temporary
+folder first (``$SLOTFILL_MODELS`` points there, so nothing touches ``models/``), builds the
+broken inputs beside it, runs every case, and writes a table to
+``benchmarks/results/robustness.md``.
+
+Usage::
+
+    python benchmarks/robustness.py [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unicodedata
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import REPO, RESULTS, environment, environment_markdown, write_atomic
+
+CLI = REPO / "cli.py"
+TIMEOUT = 900  # seconds per case; training a tiny model on two busy cores takes about one minute
+TRAIN_TINY = ("--epochs", "1", "--hidden", "8", "--embedding-dim", "8", "--quiet")
+# Python's own traceback header, or the frames of a stack (TensorFlow's "in user code:" dumps
+# have no header but list `File "...", line N` frames).
+TRACEBACK = re.compile(r'Traceback \(most recent call last\)|^\s*File "[^"]+", line \d+', re.M)
+# TensorFlow / absl start-up chatter on stderr, which is not the CLI's message.
+NOISE = re.compile(r"^(?:[IWE]\d{4} |WARNING: All log messages|To enable the following|"
+                   r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWE] )")
+
+
+@dataclass
+class Case:
+    """One bad input: CLI arguments and what a user should get (exit 0 = answer, else error)."""
+
+    name: str
+    args: list[str]
+    expect_ok: bool = False
+    stdin: bytes | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    note: str = ""
+
+
+@dataclass
+class Outcome:
+    name: str
+    command: str
+    exit_code: int | None
+    expected: str
+    as_expected: bool
+    message: str
+    traceback: bool
+    seconds: float
+    note: str
+
+
+def run_cli(args: list[str], env: dict[str, str], stdin: bytes | None = None,
+            ) -> tuple[int | None, str, str, float]:
+    started = time.perf_counter()
+    try:
+        done = subprocess.run([sys.executable, str(CLI), *args], cwd=REPO, env=env,
+                              input=stdin if stdin is not None else b"", capture_output=True,
+                              timeout=TIMEOUT)
+    except subprocess.TimeoutExpired as err:
+        out = (err.stdout or b"").decode("utf-8", "replace")
+        return None, out, f"timed out after {TIMEOUT} s", time.perf_counter() - started
+    return (done.returncode, done.stdout.decode("utf-8", "replace"),
+            done.stderr.decode("utf-8", "replace"), time.perf_counter() - started)
+
+
+def first_message(stdout: str, stderr: str) -> str:
+    """The line a user reads first: the error line if any, else the first line of output."""
+    err_lines = [line for line in stderr.splitlines() if line.strip() and not NOISE.match(line)]
+    for line in err_lines:
+        if line.lower().startswith("error"):
+            return line
+    lines = err_lines + [line for line in stdout.splitlines() if line.strip()]
+    return lines[0] if lines else "(no output)"
+
+
+def short_command(args: list[str], tmp: Path) -> str:
+    """The command as typed, with the temp folder as $T and long arguments abbreviated."""
+    shown = []
+    for arg in args:
+        arg = arg.replace(str(tmp), "$T")
+        if len(arg) > 40:
+            arg = f"{arg[:12]}…({len(arg)} chars)"
+        shown.append(_visible(shlex.quote(arg)))
+    return "cli.py " + " ".join(shown)
+
+
+def _visible(text: str) -> str:
+    """Control characters and undecodable bytes (surrogates) as escapes; the rest as is."""
+    return "".join(
+        ch.encode("unicode_escape").decode("ascii")
+        if unicodedata.category(ch) in ("Cc", "Cs") else ch
+        for ch in text
+    )
+
+
+# --- building the broken inputs ------------------------------------------------------------
+
+
+def write_atis(root: Path, splits: dict[str, tuple[str, str, str | None]]) -> Path:
+    for name, (seq_in, seq_out, label) in splits.items():
+        folder = root / name
+        folder.mkdir(parents=True)
+        (folder / "seq.in").write_text(seq_in, encoding="utf-8")
+        (folder / "seq.out").write_text(seq_out, encoding="utf-8")
+        if label is not None:
+            (folder / "label").write_text(label, encoding="utf-8")
+    return root
+
+
+GOOD = ("fly to boston\nshow fares\n", "O O B-toloc.city_name\nO O\n", "flight\nairfare\n")
+
+
+def make_datasets(tmp: Path) -> dict[str, Path]:
+    d = tmp / "data"
+    sets = {
+        "count": write_atis(d / "count", {"train": (GOOD[0], "O O B-toloc.city_name\n", GOOD[2]),
+                                          "test": GOOD}),
+        "illegal": write_atis(d / "illegal", {"train": (GOOD[0], "O O X-city\nO O\n", GOOD[2]),
+                                              "test": GOOD}),
+        "utf8": write_atis(d / "utf8", {"train": GOOD, "test": GOOD}),
+        "empty": write_atis(d / "empty", {"train": GOOD, "test": ("", "", "")}),
+        "single": write_atis(d / "single", {"train": ("fly to boston\n", "O O B-city\n", None),
+                                            "test": ("fly\n", "O\n", None)}),
+        "missing": d / "nowhere",
+        "conll": d / "conll",
+    }
+    (sets["utf8"] / "test" / "seq.in").write_bytes(b"fly to boston\nshow f\xe4res\n")
+    sets["conll"].mkdir(parents=True)
+    (sets["conll"] / "train.txt").write_text("fly O\nto O\nboston B-city\n\nshow O\nfares O\n")
+    (sets["conll"] / "test.txt").write_text("fly O\nto\nboston B-city\n")
+    return sets
+
+
+def make_models(tmp: Path, good: Path) -> dict[str, Path]:
+    m = tmp / "bad-models"
+
+    def copy(name: str) -> Path:
+        return Path(shutil.copytree(good, m / name, ignore=shutil.ignore_patterns("saved_model")))
+
+    bad = {"missing": m / "nowhere"}
+    bad["no_keras"] = copy("no_keras")
+    (bad["no_keras"] / "model.keras").unlink()
+    bad["random_bytes"] = copy("random_bytes")
+    (bad["random_bytes"] / "model.keras").write_bytes(os.urandom(4096))
+    bad["zip_not_model"] = copy("zip_not_model")
+    with zipfile.ZipFile(bad["zip_not_model"] / "model.keras", "w") as archive:
+        archive.writestr("hello.txt", "not a model")
+    bad["words_extra"] = copy("words_extra")
+    with open(bad["words_extra"] / "vocab" / "words.txt", "a", encoding="utf-8") as f:
+        f.write("zzextra1\nzzextra2\n")
+    bad["no_chars"] = copy("no_chars")
+    (bad["no_chars"] / "vocab" / "chars.txt").unlink()
+    bad["no_intents"] = copy("no_intents")
+    (bad["no_intents"] / "vocab" / "intents.txt").unlink()
+    bad["bad_config"] = copy("bad_config")
+    (bad["bad_config"] / "config.json").write_text("{not json", encoding="utf-8")
+    bad["a_file"] = m / "a_file"
+    bad["a_file"].write_text("not a folder\n")
+    return bad
+
+
+def make_text_files(tmp: Path) -> dict[str, Path]:
+    t = tmp / "texts"
+    t.mkdir()
+    files = {
+        "non_utf8": b"fly to boston\nfly to m\xfcnchen\n",
+        "control": b"fly\x00 to\x07 den\x1bver\x7f\n\tfly\tto\tboston\t\n\x0c\x0b\n",
+        "long_line": " ".join(["fly", "from", "boston", "to", "denver"] * 2000).encode(),
+        "mixed": "fly 🛫 to 東京 then القاهرة\n!?.,;:()\n\n   \n".encode(),
+    }
+    paths = {}
+    for name, data in files.items():
+        paths[name] = t / f"{name}.txt"
+        paths[name].write_bytes(data)
+    return paths
+
+
+def cases(tmp: Path, model: Path, data: dict[str, Path], models: dict[str, Path],
+          texts: dict[str, Path]) -> list[Case]:
+    m = ["--model", str(model)]
+    never = str(tmp / "never-written")
+    blocked = tmp / "a-file-not-a-folder"
+    blocked.write_text("x\n")
+    taken = tmp / "existing-file.txt"
+    taken.write_text("keep me\n")
+    return [
+        # Text a person types.
+        Case("empty text", ["tag", *m, ""], note="nothing to tag: exit 1 by design"),
+        Case("whitespace only", ["tag", *m, " \t \u3000 "], note="nothing to tag: exit 1"),
+        Case("emoji", ["tag", *m, "fly 🛫 to Denver 😀👍🏽"], expect_ok=True),
+        Case("Latin + CJK + Arabic", ["tag", *m, "fly from Boston to 東京 then القاهرة"],
+             expect_ok=True),
+        Case("control characters", ["tag", *m, "fly\x07 to\x1b den\x7fver\x1f"], expect_ok=True),
+        Case("tabs", ["tag", *m, "\tfly\tto\t\tboston\t"], expect_ok=True),
+        Case("500-character word", ["tag", *m, "fly to " + "x" * 500], expect_ok=True),
+        Case("only punctuation", ["tag", *m, "!?.,;:()[]{}\"'«»…"], expect_ok=True),
+        Case("invalid UTF-8 in argv", ["tag", *m, os.fsdecode(b"fly to \xff\xfe boston")],
+             expect_ok=True),
+        Case("invalid UTF-8 in argv, --json", ["tag", *m, "--json",
+                                               os.fsdecode(b"fly to \xff boston")],
+             expect_ok=True),
+        Case("CJK with an ASCII-only stdout", ["tag", *m, "fly to 東京"], expect_ok=True,
+             env={"PYTHONIOENCODING": "ascii"}),
+        Case("--file: 10,000-token line", ["tag", *m, "--json", "--file",
+                                           str(texts["long_line"])], expect_ok=True),
+        Case("--file: NUL, control chars, tabs", ["tag", *m, "--file", str(texts["control"])],
+             expect_ok=True),
+        Case("--file: emoji, scripts, blank lines", ["tag", *m, "--file", str(texts["mixed"])],
+             expect_ok=True),
+        Case("--file: not UTF-8", ["tag", *m, "--file", str(texts["non_utf8"])]),
+        Case("--file: does not exist", ["tag", *m, "--file", str(tmp / "nope.txt")]),
+        Case("--file: a folder", ["tag", *m, "--file", str(tmp)]),
+        Case("--file - with empty stdin", ["tag", *m, "--file", "-"], stdin=b""),
+        Case("no text at all", ["tag", *m]),
+        # Datasets.
+        *[Case(f"dataset: {what}", ["train", "--data", str(data[key]), "--out", never,
+                                    *TRAIN_TINY])
+          for what, key in [("seq.in/seq.out line count mismatch", "count"),
+                            ("illegal tag", "illegal"), ("non-UTF-8 bytes", "utf8"),
+                            ("empty test split", "empty"), ("missing folder", "missing"),
+                            ("CoNLL line with one column", "conll")]],
+        Case("dataset: a file, not a folder", ["train", "--data", str(texts["mixed"]),
+                                               "--out", never, *TRAIN_TINY]),
+        Case("evaluate --split valid, no valid data", ["evaluate", *m, "--data",
+                                                       str(data["single"]), "--split", "valid"]),
+        Case("evaluate --data missing", ["evaluate", *m, "--data", str(data["missing"])]),
+        # Models.
+        Case("tag: model folder missing", ["tag", "--model", str(models["missing"]), "hi"]),
+        Case("tag: no model.keras", ["tag", "--model", str(models["no_keras"]), "hi"]),
+        Case("evaluate: model.keras random bytes", ["evaluate", "--model",
+                                                    str(models["random_bytes"])]),
+        Case("export: model.keras a zip without a model",
+             ["export", "--model", str(models["zip_not_model"]), "--out", never]),
+        Case("export: words.txt with extra lines", ["export", "--model",
+                                                    str(models["words_extra"]), "--out", never]),
+        Case("tag: vocab/chars.txt missing", ["tag", "--model", str(models["no_chars"]), "hi"]),
+        Case("tag: vocab/intents.txt missing", ["tag", "--model", str(models["no_intents"]),
+                                                "hi"]),
+        Case("export: vocab/intents.txt missing", ["export", "--model",
+                                                   str(models["no_intents"]), "--out", never]),
+        Case("evaluate: config.json not JSON", ["evaluate", "--model",
+                                                str(models["bad_config"])]),
+        Case("tag: --model is a file", ["tag", "--model", str(models["a_file"]), "hi"]),
+        Case("tag: no model trained yet", ["tag", "hi"],
+             env={"SLOTFILL_MODELS": str(tmp / "empty-models")}),
+        Case("export --out onto an existing file", ["export", *m, "--out", str(taken)],
+             note="replaces the user's file"),
+        # Options.
+        # The bad option comes last and wins, so a case that slipped through stays tiny.
+        *[Case(f"train {' '.join(bad)}", ["train", "--out", never, *TRAIN_TINY, *bad])
+          for bad in (["--epochs", "0"], ["--arch", "nope"], ["--dropout", "2"],
+                      ["--batch-size", "-1"], ["--learning-rate", "nan"],
+                      ["--learning-rate", "-0.1"], ["--window", "-1"])],
+        Case("evaluate --split nope", ["evaluate", *m, "--split", "nope"]),
+        Case("train --out below a file", ["train", "--out", str(blocked / "model"),
+                                          *TRAIN_TINY]),
+    ]
+
+
+# --- running and reporting -----------------------------------------------------------------
+
+
+def train_tiny(tmp: Path, env: dict[str, str]) -> Path:
+    out = tmp / "models" / "tiny"
+    code, stdout, stderr, seconds = run_cli(["train", "--out", str(out), *TRAIN_TINY], env)
+    if code != 0:
+        raise SystemExit(f"training the tiny model failed ({code}):\n{stdout}\n{stderr}")
+    print(f"trained the tiny model in {seconds:.0f} s: {out}", flush=True)
+    return out
+
+
+def run_case(case: Case, base_env: dict[str, str], tmp: Path) -> Outcome:
+    env = {**base_env, **case.env}
+    code, stdout, stderr, seconds = run_cli(case.args, env, case.stdin)
+    ok = code == 0
+    return Outcome(
+        name=case.name,
+        command=short_command(case.args, tmp),
+        exit_code=code,
+        expected="0" if case.expect_ok else "≠ 0",
+        as_expected=ok == case.expect_ok,
+        message=first_message(stdout, stderr),
+        traceback=bool(TRACEBACK.search(stdout) or TRACEBACK.search(stderr)),
+        seconds=seconds,
+        note=case.note,
+    )
+
+
+def _cell(text: str, limit: int = 120) -> str:
+    text = text.replace(str(Path(tempfile.gettempdir())), "$TMPDIR")
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text.replace("|", "\\|").replace("`", "'")
+
+
+def markdown(outcomes: list[Outcome], env: dict, tmp: Path) -> str:
+    tracebacks = sum(o.traceback for o in outcomes)
+    unexpected = [o for o in outcomes if not o.as_expected]
+    lines = [
+        "# Robustness: bad input through the real CLI",
+        "",
+        f"{len(outcomes)} cases, each `python cli.py ...` in a fresh process, against a tiny "
+        "model trained first (`train --epochs 1 --hidden 8 --embedding-dim 8 --quiet`, "
+        "bundled data) in a temporary `$SLOTFILL_MODELS` (`$T` below).",
+        "",
+        f"**Tracebacks: {tracebacks}** (goal: 0; a traceback is Python's header or a stack of "
+        "`File \"...\", line N` frames anywhere in stdout or stderr).  ",
+        f"**Exit code other than expected: {len(unexpected)}**"
+        + (" (" + ", ".join(o.name for o in unexpected) + ")" if unexpected else "") + ".",
+        "",
+        "| # | case | command | exit | expected | first line of the message | traceback | s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for i, o in enumerate(outcomes, start=1):
+        mark = "**yes**" if o.traceback else "no"
+        exit_code = "timeout" if o.exit_code is None else str(o.exit_code)
+        if not o.as_expected:
+            exit_code = f"**{exit_code}**"
+        name = o.name + (f" ({o.note})" if o.note else "")
+        lines.append(f"| {i} | {_cell(name, 60)} | `{_cell(o.command, 90)}` | {exit_code} | "
+                     f"{o.expected} | {_cell(o.message)} | {mark} | {o.seconds:.1f} |")
+    lines += ["", "## Environment", "", environment_markdown(env)]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--keep", action="store_true", help="Keep the temporary folder.")
+    parser.add_argument("--out", type=Path, default=RESULTS / "robustness.md")
+    args = parser.parse_args(argv)
+
+    env_info = environment(argv)
+    tmp = Path(tempfile.mkdtemp(prefix="slotfill-robustness-"))
+    env = {**os.environ, "SLOTFILL_MODELS": str(tmp / "models"), "TF_CPP_MIN_LOG_LEVEL": "2",
+           "PYTHONIOENCODING": "utf-8"}
+    env.pop("SLOTFILL_DEBUG", None)
+    env.pop("SLOTFILL_DATA", None)
+    try:
+        model = train_tiny(tmp, env)
+        battery = cases(tmp, model, make_datasets(tmp), make_models(tmp, model),
+                        make_text_files(tmp))
+        outcomes = []
+        for i, case in enumerate(battery, start=1):
+            outcome = run_case(case, env, tmp)
+            outcomes.append(outcome)
+            flag = "TRACEBACK " if outcome.traceback else ""
+            print(f"[{i:2d}/{len(battery)}] exit {outcome.exit_code} {flag}{case.name}: "
+                  f"{outcome.message[:100]}", flush=True)
+    finally:
+        if args.keep:
+            print(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    report = markdown(outcomes, env_info, tmp)
+    write_atomic(args.out, report)
+    print()
+    print(report)
+    return 1 if any(o.traceback for o in outcomes) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
