@@ -19,7 +19,8 @@ def test_perfect_predictions():
 
 def test_entity_level_scoring_and_sentence_accuracy():
     # The second entity is cut short: a wrong entity, not three-quarters right.
-    preds = [prediction(["B-from", "O", "B-to", "O"], "flight"), prediction(["O", "B-date"], "fare")]
+    preds = [prediction(["B-from", "O", "B-to", "O"], "flight"),
+             prediction(["O", "B-date"], "fare")]
     scores = score(GOLD, preds, ["flight", "flight"])
     assert scores["slot_precision"] == pytest.approx(100 * 2 / 3)
     assert scores["slot_recall"] == pytest.approx(100 * 2 / 3)

@@ -48,14 +48,14 @@ def test_length_batches_cover_every_index_once_and_are_reproducible():
     assert a == b
     assert sorted(i for batch in a for i in batch) == list(range(103))
     # Within a pool batches hold similar lengths: far less spread than random batches.
-    spread = np.mean([max(lengths[i] for i in batch) - min(lengths[i] for i in batch) for batch in a])
+    spread = np.mean([max(lengths[i] for i in b) - min(lengths[i] for i in b) for b in a])
     assert spread < 10
 
 
 def test_encoded_split_batches_in_any_order_map_back():
     split = EncodedSplit(make_encoder(chars=False), TOKENS, TAGS, INTENTS)
     seen = {}
-    for indices, inputs, targets in split.iter_batches(1):
+    for indices, inputs, _ in split.iter_batches(1):
         assert "chars" not in inputs
         seen[indices[0]] = int((inputs["words"][0] > 0).sum())
     assert seen == {0: 3, 1: 6}
