@@ -53,7 +53,7 @@ def score(gold_tags: Sequence[Sequence[str]], predictions: Sequence[Prediction],
 def evaluate(tagger: Tagger, split: Any) -> dict[str, Any]:
     """Score a tagger on a dataset split with ``tokens``, ``tags`` and ``intent`` columns."""
     tokens = split["tokens"]
-    predictions = tagger.predict_tokens(tokens)
+    predictions = tagger.predict_tokens(tokens, confidence=False)
     intents = split["intent"] if "intent" in split.column_names else None
     if intents is not None and not any(intents):
         intents = None

@@ -44,21 +44,29 @@ class Predictor:
         type_ids, begin_ids = _repair_tables(tags)
         self._type_ids = tf.constant(type_ids)
         self._begin_ids = tf.constant(begin_ids)
-        self._call = tf.function(self.graph, reduce_retracing=True)
+        self._with_confidence = tf.function(self.graph, reduce_retracing=True)
+        self._ids_only = tf.function(lambda inputs: self.graph(inputs, confidence=False),
+                                     reduce_retracing=True)
 
-    def graph(self, inputs: dict) -> dict:
-        """The decoding as TensorFlow ops (traceable into a SavedModel)."""
+    def graph(self, inputs: dict, confidence: bool = True) -> dict:
+        """The decoding as TensorFlow ops (traceable into a SavedModel).
+
+        Without ``confidence`` the CRF's forward-backward pass is skipped (scoring needs
+        only the best path) and ``tag_confidence``/``tag_probs`` are left out.
+        """
         outputs = self.model(inputs, training=False)
         mask = inputs["words"] > 0
         if self.crf is not None:
             ids = self.crf.decode(outputs["tags"], mask)
-            probs = self.crf.marginals(outputs["tags"], mask)
+            probs = self.crf.marginals(outputs["tags"], mask) if confidence else None
         else:
             probs = outputs["tags"]
             ids = self._repair(tf.argmax(probs, axis=-1, output_type=tf.int32), mask)
         ids = tf.where(mask, ids, 0)
-        confidence = tf.gather(probs, ids, batch_dims=2)
-        result = {"tag_ids": ids, "tag_confidence": confidence, "tag_probs": probs}
+        result = {"tag_ids": ids}
+        if confidence:
+            result["tag_confidence"] = tf.gather(probs, ids, batch_dims=2)
+            result["tag_probs"] = probs
         if self.has_intent:
             result["intent_ids"] = tf.argmax(outputs["intent"], axis=-1, output_type=tf.int32)
             result["intent_confidence"] = tf.reduce_max(outputs["intent"], axis=-1)
@@ -72,9 +80,11 @@ class Predictor:
         broken = inside & tf.not_equal(previous, types)
         return tf.where(broken & mask, tf.gather(self._begin_ids, ids), ids)
 
-    def __call__(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    def __call__(self, inputs: dict[str, np.ndarray],
+                 confidence: bool = True) -> dict[str, np.ndarray]:
         tensors = {k: tf.convert_to_tensor(v) for k, v in inputs.items()}
-        return {k: v.numpy() for k, v in self._call(tensors).items()}
+        function = self._with_confidence if confidence else self._ids_only
+        return {k: v.numpy() for k, v in function(tensors).items()}
 
 
 def _is_crf(model: keras.Model) -> bool:

@@ -86,7 +86,8 @@ class ValidationScorer(keras.callbacks.Callback):
         logs = logs if logs is not None else {}
         if self.stopped_early:
             return
-        scores = score(self.tags, self.tagger.predict_tokens(self.tokens), self.intents)
+        predictions = self.tagger.predict_tokens(self.tokens, confidence=False)
+        scores = score(self.tags, predictions, self.intents)
         logs["val_slot_f1"] = scores["slot_f1"]
         if scores["intent_accuracy"] is not None:
             logs["val_intent_accuracy"] = scores["intent_accuracy"]

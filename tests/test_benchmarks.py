@@ -120,6 +120,7 @@ def test_environment_records_machine_versions_commit_and_command():
     assert "| commit |" in common.environment_markdown(env)
 
 
+@pytest.mark.benchmark
 def test_quick_run_writes_a_complete_report_outside_the_results_folder(tmp_path):
     results_before = sorted(common.RESULTS.iterdir()) if common.RESULTS.exists() else []
     latest = REPO / "models" / "latest"

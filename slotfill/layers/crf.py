@@ -245,11 +245,11 @@ class CRF(keras.layers.Layer):
         emissions_tm, mask_tm, _ = _time_major(emissions, mask)
         end_b = tf.broadcast_to(end[tf.newaxis], tf.shape(emissions_tm[0]))
 
+        exp_trans_t = tf.transpose(tf.exp(trans))
+
         def step(beta_tp1, inputs):
             emit_tp1, mask_tp1 = inputs
-            beta_t = tf.reduce_logsumexp(
-                trans[tf.newaxis] + (emit_tp1 + beta_tp1)[:, tf.newaxis, :], axis=2
-            )
+            beta_t = _log_matmul_exp(emit_tp1 + beta_tp1, exp_trans_t)
             # A step followed by padding is the last real step: its continuation is the end.
             return tf.where(mask_tp1[:, tf.newaxis], beta_t, end_b)
 
@@ -300,11 +300,11 @@ class CRF(keras.layers.Layer):
         trans, start, _ = self._potentials()
         emissions_tm, mask_tm, is_first = _time_major(emissions, mask)
 
+        exp_trans = tf.exp(trans)
+
         def step(alpha_tm1, inputs):
             emit_t, mask_t, first = inputs
-            from_previous = tf.reduce_logsumexp(
-                alpha_tm1[:, :, tf.newaxis] + trans[tf.newaxis], axis=1
-            )
+            from_previous = _log_matmul_exp(alpha_tm1, exp_trans)
             alpha_t = tf.where(first, start[tf.newaxis], from_previous) + emit_t
             return tf.where(mask_t[:, tf.newaxis] | first, alpha_t, alpha_tm1)
 
@@ -336,6 +336,20 @@ class CRF(keras.layers.Layer):
         last = tf.gather(tags, tf.maximum(lengths - 1, 0), axis=1, batch_dims=1)
         total += (tf.gather(start, tags[:, 0]) + tf.gather(end, last)) * has_tokens
         return total
+
+
+def _log_matmul_exp(log_a, exp_b):
+    """``log(exp(log_a) @ exp_b)`` for ``log_a`` [B, K], stably.
+
+    The same value as ``logsumexp(log_a[:, :, None] + log(exp_b)[None], axis=1)``, but one
+    matrix product instead of a [B, K, K] tensor of exponentials: several times faster for
+    the ~120 tags of ATIS. Subtracting each row's maximum keeps ``exp`` in range; disallowed
+    transitions are exp(-1e4) = 0 in ``exp_b``, which the product handles exactly.
+    """
+    shift = tf.stop_gradient(tf.reduce_max(log_a, axis=1, keepdims=True))
+    product = tf.matmul(tf.exp(log_a - shift), exp_b)
+    # A row whose every path is disallowed sums to 0: keep it finite and hugely negative.
+    return tf.math.log(tf.maximum(product, 1e-30)) + shift
 
 
 def _time_major(emissions, mask):

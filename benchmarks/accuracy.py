@@ -1,0 +1,131 @@
+"""Accuracy benchmark: train architectures on a dataset with several seeds, record test scores.
+
+    python benchmarks/accuracy.py --data ../shared/datasets/atis --archs all --seeds 1 2 3
+        -> benchmarks/results/archs_atis.{json,md}     (every --arch at its default settings)
+    python benchmarks/accuracy.py --data ../shared/datasets/atis --default --seeds 1 2 3
+        -> benchmarks/results/default_atis.{json,md}   (the default model, with intent scores)
+
+Each training runs in its own process (one at a time: the machine has two cores), so
+one run's graphs and memory cannot disturb the next. Results are written after every
+run, so an interrupted benchmark keeps what it measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import RESULTS, environment, environment_markdown, write_atomic, write_json  # noqa: E402
+from slotfill.config import ARCHS  # noqa: E402
+
+WORKER = """
+import json, sys, time
+from slotfill.config import Config
+from slotfill.data import load_dataset
+from slotfill.train import train
+arch, seed, data, out = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+config = Config(arch=arch, seed=seed)
+result = train(config, load_dataset(data, seed=seed), out, verbose=0)
+import keras
+model = keras.saving.load_model(out + "/model.keras", compile=False)
+print("RESULT " + json.dumps({
+    "arch": arch, "seed": seed, "params": model.count_params(),
+    "best_epoch": result.best_epoch, "epochs_run": result.epochs_run, "seconds": result.seconds,
+    "slot_f1": result.test["slot_f1"], "intent_accuracy": result.test["intent_accuracy"],
+    "sentence_accuracy": result.test["sentence_accuracy"],
+}))
+"""
+
+
+def run_one(arch: str, seed: int, data: str) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="slotfill-accuracy-") as tmp:
+        done = subprocess.run([sys.executable, "-c", WORKER, arch, str(seed), data, f"{tmp}/m"],
+                              capture_output=True, text=True, env={**_env(tmp)})
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    if done.returncode != 0 or not lines:
+        raise RuntimeError(f"{arch} seed {seed} failed:\n{done.stderr[-3000:]}")
+    return json.loads(lines[-1][len("RESULT "):])
+
+
+def _env(tmp: str) -> dict[str, str]:
+    import os
+
+    return {**os.environ, "SLOTFILL_MODELS": tmp, "TF_CPP_MIN_LOG_LEVEL": "2"}
+
+
+def summarize(arch: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    def mean_std(key: str) -> tuple[float, float]:
+        values = [r[key] for r in runs]
+        return statistics.mean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+
+    f1_mean, f1_std = mean_std("slot_f1")
+    intent_mean, intent_std = mean_std("intent_accuracy")
+    sentence_mean, sentence_std = mean_std("sentence_accuracy")
+    return {
+        "arch": arch,
+        "params": runs[0]["params"],
+        "f1_mean": f1_mean, "f1_std": f1_std,
+        "seeds": [r["slot_f1"] for r in runs],
+        "seed_values": [r["seed"] for r in runs],
+        "intent_accuracy_mean": intent_mean, "intent_accuracy_std": intent_std,
+        "sentence_accuracy_mean": sentence_mean, "sentence_accuracy_std": sentence_std,
+        "best_epochs": [r["best_epoch"] for r in runs],
+        "sec_per_epoch": statistics.mean(r["seconds"] / r["epochs_run"] for r in runs),
+    }
+
+
+def markdown(title: str, rows: list[dict[str, Any]], env: dict[str, Any]) -> str:
+    lines = [f"# {title}", "", "Test split, seqeval entity F1 (mean ± std over seeds); "
+             "intent and sentence accuracy in %.", "",
+             "| arch | params | slot F1 | per seed | intent acc | sentence acc | best epochs "
+             "| s/epoch |",
+             "|---|---:|---:|---|---:|---:|---|---:|"]
+    for r in rows:
+        lines.append(
+            f"| {r['arch']} | {r['params']:,} | {r['f1_mean']:.2f} ± {r['f1_std']:.2f} | "
+            f"{', '.join(f'{x:.2f}' for x in r['seeds'])} | {r['intent_accuracy_mean']:.2f} | "
+            f"{r['sentence_accuracy_mean']:.2f} | {r['best_epochs']} | {r['sec_per_epoch']:.1f} |")
+    return "\n".join(lines) + "\n\n" + environment_markdown(env)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--archs", nargs="+", default=["all"])
+    parser.add_argument("--default", action="store_true", help="benchmark the default model")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--name", default=None, help="result file stem (default from data)")
+    args = parser.parse_args()
+
+    dataset = Path(args.data).name
+    archs = ["bilstm"] if args.default else (list(ARCHS) if args.archs == ["all"] else args.archs)
+    stem = args.name or (f"default_{dataset}" if args.default else f"archs_{dataset}")
+    env = environment()
+    rows: list[dict[str, Any]] = []
+    for arch in archs:
+        runs = []
+        for seed in args.seeds:
+            run = run_one(arch, seed, args.data)
+            print(json.dumps(run), flush=True)
+            runs.append(run)
+        rows.append(summarize(arch, runs))
+        records = [{**row, "machine": env["machine"], "versions": env["versions"],
+                    "command": env["command"]["command"], "git": env["git"], "date": env["date"]}
+                   for row in rows]
+        write_json(args.out / f"{stem}.json", records if not args.default else records[0])
+        title = "Default model" if args.default else "Architectures"
+        write_atomic(args.out / f"{stem}.md", markdown(f"{title} on {dataset}", rows, env))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""The --arch registry: every architecture builds, and every cell family runs the whole pipeline."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from test_export import tag_with_plain_tensorflow
+
+from slotfill.config import ARCHS, Config
+from slotfill.models import build_model
+from slotfill.preprocess import EncodedSplit, Encoder
+from slotfill.tagger import Tagger
+from slotfill.train import train
+
+TINY = dict(hidden=6, embedding_dim=6, char_dim=4, char_filters=5, epochs=1, batch_size=16)
+
+
+@pytest.fixture(scope="module")
+def small_data(bundled):
+    from datasets import DatasetDict
+
+    return DatasetDict({"train": bundled["train"].select(range(64)),
+                        "valid": bundled["valid"].select(range(16)),
+                        "test": bundled["test"].select(range(16))})
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("decoder", ["crf", "softmax"])
+def test_every_arch_builds_and_tags_a_batch(arch, decoder, bundled):
+    config = Config(arch=arch, decoder=decoder, layers=2, window=1 if arch[:2] != "bi" else 0,
+                    **{k: v for k, v in TINY.items() if k not in ("epochs", "batch_size")})
+    tokens = bundled["train"]["tokens"][:5]
+    encoder = Encoder.build(tokens, bundled["train"]["tags"][:5], bundled["train"]["intent"][:5],
+                            chars=True, max_word_length=10)
+    model = build_model(config, encoder)
+    _, inputs, _ = next(EncodedSplit(encoder, tokens).iter_batches(8))
+    out = model(inputs)
+    assert out["tags"].shape == (*inputs["words"].shape, len(encoder.tags))
+    assert out["intent"].shape == (len(tokens), len(encoder.intents))
+    recurrent = [layer for layer in model.layers if config.cell in layer.name]
+    assert len(recurrent) == 2  # --layers 2 stacks two
+
+
+def test_rnn_options_reach_the_layers(bundled):
+    config = Config(arch="elman", activation="relu", recurrent_init="identity", **TINY)
+    encoder = Encoder.build(bundled["train"]["tokens"][:5], bundled["train"]["tags"][:5], None,
+                            chars=False, max_word_length=10)
+    model = build_model(config, encoder)
+    rnn = model.get_layer("elman_0")
+    assert rnn.cell.activation.__name__ == "relu"
+    np.testing.assert_allclose(np.asarray(rnn.cell.recurrent_kernel), np.eye(config.hidden))
+    assert "intent" not in model.output_names and "chars" not in model.input
+
+
+LOAD_KERAS = """
+import sys
+import keras
+import slotfill  # registers the custom layers: no custom_objects needed
+model = keras.saving.load_model(sys.argv[1], compile=False)
+print(model.count_params())
+"""
+
+
+@pytest.mark.parametrize("arch", ["bielman", "bijordan", "bilstm", "bipeephole", "bigru"])
+def test_each_cell_family_through_the_whole_pipeline(arch, small_data, tmp_path, isolated_models):
+    result = train(Config(arch=arch, **TINY), small_data, tmp_path / arch, verbose=0)
+    tagger = Tagger.load(result.model_dir)
+    texts = [" ".join(t) for t in small_data["test"]["tokens"]] + ["Fly to St. Louis, please."]
+    expected = tagger.tag(texts)
+    assert all(len(r.tokens) == len(r.tags) for r in expected)
+    done = subprocess.run([sys.executable, "-c", LOAD_KERAS, str(result.model_dir / "model.keras")],
+                          capture_output=True, text=True, check=True)
+    assert int(done.stdout.split()[-1]) == tagger.model.count_params()
+    got = tag_with_plain_tensorflow(result.model_dir / "saved_model", texts)
+    assert [g["tags"] for g in got] == [e.tags for e in expected]
