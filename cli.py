@@ -195,7 +195,8 @@ def evaluate(model_path: str | None, data_path: str | None, split: str, as_json:
 @friendly_errors
 def tag(model_path: str | None, file, as_json: bool, texts: tuple[str, ...]) -> None:
     """Tag TEXTS (or lines of --file) and print tokens, tags and slots."""
-    lines = list(texts)
+    # Arguments that were not valid UTF-8 arrive with surrogate escapes; tag what they say.
+    lines = [t.encode("utf-8", "surrogateescape").decode("utf-8", "replace") for t in texts]
     if file is not None:
         lines += _read_lines(file)
     if not lines:

@@ -159,11 +159,12 @@ def make_datasets(tmp: Path) -> dict[str, Path]:
     return sets
 
 
-def make_models(tmp: Path, good: Path) -> dict[str, Path]:
+def make_models(tmp: Path, good: Path, no_chars: Path) -> dict[str, Path]:
     m = tmp / "bad-models"
 
-    def copy(name: str) -> Path:
-        return Path(shutil.copytree(good, m / name, ignore=shutil.ignore_patterns("saved_model")))
+    def copy(name: str, source: Path = good) -> Path:
+        return Path(shutil.copytree(source, m / name,
+                                    ignore=shutil.ignore_patterns("saved_model")))
 
     bad = {"missing": m / "nowhere"}
     bad["no_keras"] = copy("no_keras")
@@ -180,6 +181,14 @@ def make_models(tmp: Path, good: Path) -> dict[str, Path]:
     (bad["no_chars"] / "vocab" / "chars.txt").unlink()
     bad["no_intents"] = copy("no_intents")
     (bad["no_intents"] / "vocab" / "intents.txt").unlink()
+    bad["chars_extra"] = copy("chars_extra")
+    with open(bad["chars_extra"] / "vocab" / "chars.txt", "a", encoding="utf-8") as f:
+        f.write("ü\n€\n")
+    bad["intents_extra"] = copy("intents_extra")
+    with open(bad["intents_extra"] / "vocab" / "intents.txt", "a", encoding="utf-8") as f:
+        f.write("zz_extra_intent\n")
+    bad["stray_chars"] = copy("stray_chars", no_chars)
+    shutil.copy(good / "vocab" / "chars.txt", bad["stray_chars"] / "vocab" / "chars.txt")
     bad["bad_config"] = copy("bad_config")
     (bad["bad_config"] / "config.json").write_text("{not json", encoding="utf-8")
     bad["a_file"] = m / "a_file"
@@ -272,6 +281,13 @@ def cases(tmp: Path, model: Path, data: dict[str, Path], models: dict[str, Path]
                                                 "hi"]),
         Case("export: vocab/intents.txt missing", ["export", "--model",
                                                    str(models["no_intents"]), "--out", never]),
+        Case("tag: vocab/chars.txt with extra lines", ["tag", "--model",
+                                                       str(models["chars_extra"]), "zu münchen €"]),
+        Case("tag: vocab/intents.txt with an extra line",
+             ["tag", "--model", str(models["intents_extra"]), "fly to boston"],
+             note="a shifted label list would mislabel silently"),
+        Case("tag: chars.txt beside a --no-chars model", ["tag", "--model",
+                                                          str(models["stray_chars"]), "hi"]),
         Case("evaluate: config.json not JSON", ["evaluate", "--model",
                                                 str(models["bad_config"])]),
         Case("tag: --model is a file", ["tag", "--model", str(models["a_file"]), "hi"]),
@@ -295,12 +311,13 @@ def cases(tmp: Path, model: Path, data: dict[str, Path], models: dict[str, Path]
 # --- running and reporting -----------------------------------------------------------------
 
 
-def train_tiny(tmp: Path, env: dict[str, str]) -> Path:
-    out = tmp / "models" / "tiny"
-    code, stdout, stderr, seconds = run_cli(["train", "--out", str(out), *TRAIN_TINY], env)
+def train_tiny(tmp: Path, env: dict[str, str], name: str = "tiny", *options: str) -> Path:
+    out = tmp / "models" / name
+    code, stdout, stderr, seconds = run_cli(["train", "--out", str(out), *TRAIN_TINY, *options],
+                                            env)
     if code != 0:
         raise SystemExit(f"training the tiny model failed ({code}):\n{stdout}\n{stderr}")
-    print(f"trained the tiny model in {seconds:.0f} s: {out}", flush=True)
+    print(f"trained the {name} model in {seconds:.0f} s: {out}", flush=True)
     return out
 
 
@@ -394,7 +411,8 @@ def main(argv: list[str] | None = None) -> int:
     env.pop("SLOTFILL_DATA", None)
     try:
         model = train_tiny(tmp, env)
-        battery = cases(tmp, model, make_datasets(tmp), make_models(tmp, model),
+        no_chars = train_tiny(tmp, env, "tiny-no-chars", "--no-chars", "--no-intent")
+        battery = cases(tmp, model, make_datasets(tmp), make_models(tmp, model, no_chars),
                         make_text_files(tmp))
         if args.only:
             battery = [case for case in battery if re.search(args.only, case.name)]

@@ -113,6 +113,7 @@ def export_model(model_path: str | Path | None = None, out_dir: str | Path | Non
     folder = model_dir.resolve(model_path)
     tagger = Tagger.load(folder)
     out = Path(out_dir) if out_dir is not None else folder / model_dir.SAVED_MODEL_DIR
+    model_dir.check_destination(out)
     with model_dir.staged_dir(out) as staging:
         export_saved_model(tagger, staging)
     return out

@@ -97,10 +97,23 @@ def write_text_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def check_destination(destination: str | os.PathLike) -> Path:
+    """A folder we may (re)write: absent, or a folder; never a user's file, nor below one."""
+    destination = Path(destination)
+    if destination.exists() and not destination.is_dir():
+        raise ModelError(f"{destination} exists and is not a folder; choose another destination")
+    for parent in destination.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ModelError(f"cannot write {destination}: {parent} is a file")
+            break
+    return destination
+
+
 @contextlib.contextmanager
 def staged_dir(destination: str | os.PathLike) -> Iterator[Path]:
     """Yield an empty temporary folder that replaces ``destination`` only on success."""
-    destination = Path(destination)
+    destination = check_destination(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=destination.parent, prefix=f".{destination.name}.tmp-"))
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import zipfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -75,6 +76,9 @@ class Tagger:
             raise model_dir.ModelError(f"cannot read the vocabularies in {folder}: {err}") from err
         import slotfill.layers  # noqa: F401  (registers the custom layers)
 
+        if not zipfile.is_zipfile(folder / model_dir.MODEL_FILE):
+            raise model_dir.ModelError(
+                f"{folder / model_dir.MODEL_FILE} is corrupt: not a .keras (zip) archive")
         try:
             # safe_mode stays on: loading never runs code stored in the file.
             model = keras.saving.load_model(folder / model_dir.MODEL_FILE, compile=False,
@@ -111,6 +115,8 @@ class Tagger:
 
     def tag(self, texts: Sequence[str], batch_size: int = 64) -> list[TagResult]:
         """Tokenize raw texts and tag them; slot values keep the text as typed."""
+        if isinstance(texts, str):
+            raise ValueError("texts must be a list of strings, got one str; use tag([text])")
         tokenized = [tokenize(text) for text in texts]
         non_empty = [i for i, tokens in enumerate(tokenized) if tokens]
         sentences = [[t.text for t in tokenized[i]] for i in non_empty]
@@ -143,8 +149,23 @@ def _check_compatible(model: keras.Model, encoder: Encoder, folder: Path) -> Non
         tags = model.get_layer("emissions").units
     except ValueError as err:
         raise model_dir.ModelError(f"{folder} does not hold a slotfill model: {err}") from err
-    if words != len(encoder.words) or tags != len(encoder.tags):
-        raise model_dir.ModelError(
-            f"{folder} is inconsistent: the model expects {words} words and {tags} tags, "
-            f"the vocabulary files have {len(encoder.words)} and {len(encoder.tags)}"
-        )
+    vocab = folder / model_dir.VOCAB_DIR
+    if "chars" in model.input and encoder.chars is None:
+        raise model_dir.ModelError(f"model folder {folder} is incomplete: missing "
+                                   f"{vocab.name}/chars.txt (the model reads characters)")
+    if "intent" in model.output_names and encoder.intents is None:
+        raise model_dir.ModelError(f"model folder {folder} is incomplete: missing "
+                                   f"{vocab.name}/intents.txt (the model predicts intents)")
+    if "chars" not in model.input and encoder.chars is not None:
+        raise model_dir.ModelError(f"{folder} is inconsistent: {vocab.name}/chars.txt is there "
+                                   "but the model reads no characters")
+    expected = {"words.txt": (words, len(encoder.words)), "tags.txt": (tags, len(encoder.tags))}
+    if encoder.chars is not None and "chars" in model.input:
+        expected["chars.txt"] = (model.get_layer("char_cnn").vocab_size, len(encoder.chars))
+    if encoder.intents is not None and "intent" in model.output_names:
+        expected["intents.txt"] = (model.get_layer("intent").units, len(encoder.intents))
+    for name, (model_size, file_size) in expected.items():
+        if model_size != file_size:
+            raise model_dir.ModelError(
+                f"{folder} is inconsistent: the model expects {model_size} entries in "
+                f"{vocab.name}/{name}, the file has {file_size}")

@@ -165,6 +165,7 @@ def train(config: Config, data: Any, out_dir: str | Path | None = None, *,
     config.validate()
     started = time.perf_counter()
     out = Path(out_dir) if out_dir is not None else model_dir.default_model_dir(config.arch)
+    model_dir.check_destination(out)  # fail before training, not after
     ckpt_dir = checkpoint.checkpoint_dir(out)
     saved = checkpoint.Checkpoint(ckpt_dir, config) if resume else None
     if saved is None:

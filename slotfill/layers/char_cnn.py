@@ -55,7 +55,8 @@ class CharCNN(keras.layers.Layer):
 
     def call(self, inputs):
         shape = ops.shape(inputs)
-        flat = ops.reshape(inputs, (-1, shape[2]))
+        # Explicit sizes, not -1: with zero words or characters -1 would be ambiguous.
+        flat = ops.reshape(inputs, (shape[0] * shape[1], shape[2]))
         real = ops.expand_dims(ops.cast(flat > 0, self.compute_dtype), -1)
         # Zeroed padding looks like the convolution's own edge padding, so a word's vector does
         # not depend on how far its batch was padded.
