@@ -2,8 +2,9 @@
 
 Whatever a user throws at slotfill, the library must not crash on text, and the CLI must
 answer a bad file with one line naming it (and the line, where there is one), exit 1 and
-never show a traceback. Tests of known bugs are ``xfail(strict=True)``: they go red (XPASS)
-once the bug is fixed, so the marker can be removed.
+never show a traceback. A test that pins a known, unfixed bug is marked
+``xfail(strict=True, raises=...)``, so it turns red (XPASS) once the bug is fixed; none is
+open now: every test below once found a bug that has since been fixed.
 """
 
 from __future__ import annotations
@@ -162,10 +163,8 @@ def test_an_empty_batch_gives_no_results(tagger):
     assert tagger.tag([]) == []
 
 
-@pytest.mark.xfail(strict=True, raises=tf.errors.InvalidArgumentError, reason=(
-    "bug: serving_default(text=[]) raises InvalidArgumentError in char_cnn Reshape_1: "
-    "CharCNN.call reshapes [0, 1, 0] chars with (-1, 0) and TF infers -1 as 1"))
 def test_the_saved_model_answers_an_empty_batch(serving):
+    # Once failed: CharCNN reshaped [0, 1, 0] chars with (-1, 0) and TF inferred one row.
     out = serving(text=tf.constant([], tf.string))
     assert out["length"].shape == (0,) and out["tags"].shape[0] == 0
 
@@ -176,10 +175,8 @@ def test_non_strings_are_a_value_error(tagger):
             tagger.tag([bad])
 
 
-@pytest.mark.xfail(strict=True, raises=pytest.fail.Exception, reason=(
-    "bug: Tagger.tag('one text') silently tags every character as its own text "
-    "(a str is a Sequence[str]); it should raise ValueError"))
 def test_a_bare_string_instead_of_a_list_is_a_value_error(tagger):
+    # A str is a Sequence[str]: without a check every character would be tagged as a text.
     with pytest.raises(ValueError, match="texts"):
         tagger.tag("fly to boston")
 
@@ -406,10 +403,8 @@ def test_bad_model_folder_is_one_line_and_exit_1(trained, tmp_path, tiny_data, s
     assert not (tmp_path / "export").exists()
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "bug: Tagger.load passes Keras's message through: random bytes in model.keras are "
-    "reported as 'File not found: filepath=...model.keras' although the file exists"))
 def test_corrupt_model_file_is_not_reported_as_missing(trained, tmp_path):
+    # Keras's own message for random bytes is "File not found: filepath=...".
     folder = copy_model(trained, tmp_path / "model")
     _random_bytes(folder)
     with pytest.raises(ModelError) as caught:
@@ -418,30 +413,22 @@ def test_corrupt_model_file_is_not_reported_as_missing(trained, tmp_path):
     assert "model.keras" in str(caught.value)
 
 
-_VOCAB_BUG = ("bug: tagger._check_compatible compares the sizes of words.txt and tags.txt only; "
-              "a resized chars.txt or intents.txt loads, then fails or mislabels later")
+# What each did before the load-time checks: a missing chars.txt printed a TensorFlow stack,
+# extra chars failed in char_embedding on the new characters, a missing intents.txt gave
+# "unexpected TypeError" (and export wrote a broken SavedModel), an extra intent tagged
+# silently, fewer intents gave "unexpected IndexError".
+VOCAB_CASES = {
+    "words_extra": lambda v: _append(v / "words.txt", "zzextra\n"),
+    "tags_extra": lambda v: _append(v / "tags.txt", "B-zzextra\n"),
+    "chars_missing": lambda v: (v / "chars.txt").unlink(),
+    "chars_extra": lambda v: _append(v / "chars.txt", "ü\n€\n"),
+    "intents_missing": lambda v: (v / "intents.txt").unlink(),
+    "intents_extra": lambda v: _append(v / "intents.txt", "zz_extra\n"),
+    "intents_fewer": lambda v: (v / "intents.txt").write_text("flight\n"),
+}
 
 
-def _vocab_case(name, edit, bug: bool):
-    marks = [pytest.mark.xfail(strict=True, raises=pytest.fail.Exception, reason=_VOCAB_BUG)
-             ] if bug else []
-    return pytest.param(edit, id=name, marks=marks)
-
-
-VOCAB_CASES = [
-    _vocab_case("words_extra", lambda v: _append(v / "words.txt", "zzextra\n"), bug=False),
-    _vocab_case("tags_extra", lambda v: _append(v / "tags.txt", "B-zzextra\n"), bug=False),
-    _vocab_case("chars_missing", lambda v: (v / "chars.txt").unlink(), bug=False),
-    # Extra: tagging a text with the new characters -> InvalidArgumentError in char_embedding.
-    _vocab_case("chars_extra", lambda v: _append(v / "chars.txt", "ü\n€\n"), bug=True),
-    _vocab_case("intents_missing", lambda v: (v / "intents.txt").unlink(), bug=False),
-    # Extra: loads and tags silently; fewer: tag -> "unexpected IndexError".
-    _vocab_case("intents_extra", lambda v: _append(v / "intents.txt", "zz_extra\n"), bug=True),
-    _vocab_case("intents_fewer", lambda v: (v / "intents.txt").write_text("flight\n"), bug=True),
-]
-
-
-@pytest.mark.parametrize("edit", VOCAB_CASES)
+@pytest.mark.parametrize("edit", VOCAB_CASES.values(), ids=VOCAB_CASES.keys())
 def test_vocab_files_that_do_not_fit_the_model_are_refused_at_load(trained, tmp_path, edit):
     folder = copy_model(trained, tmp_path / "model")
     edit(folder / "vocab")
@@ -475,10 +462,8 @@ def test_a_hand_built_model_folder_loads_and_tags(tmp_path):
     assert len(result.tokens) == 3
 
 
-@pytest.mark.xfail(strict=True, raises=pytest.fail.Exception, reason=(
-    "bug: a chars.txt beside a --no-chars model makes Encoder feed a 'chars' input the model "
-    "lacks; `tag` then prints a TensorFlow stack ('error: in user code: File ...')"))
 def test_chars_txt_beside_a_model_without_chars_is_refused(tmp_path):
+    # Unchecked, the encoder feeds a "chars" input the model lacks: a TensorFlow stack.
     folder = _model_without_chars(tmp_path / "model")
     (folder / "vocab" / "chars.txt").write_text("<pad>\n<unk>\nf\nl\ny\n", encoding="utf-8")
     with pytest.raises(ModelError):
