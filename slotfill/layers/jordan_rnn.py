@@ -7,35 +7,13 @@ from typing import Any
 import keras
 from keras import ops
 
-# keras.layers.RNN drives its time loop with the backend's `rnn` function, which has no public
-# name; JordanRNN.inner_loop calls it with a step that captures the weights read once.
-from keras.src import backend as keras_backend
-from keras.src import tree
-
-
-def _resolve_activation(value: Any, argument: str):
-    try:
-        return keras.activations.get(value)
-    except (ValueError, TypeError) as error:
-        raise ValueError(
-            f"{argument} must be an activation name or callable known to Keras, "
-            f"got {value!r}"
-        ) from error
-
-
-def _resolve_initializer(value: Any, argument: str):
-    try:
-        return keras.initializers.get(value)
-    except (ValueError, TypeError) as error:
-        raise ValueError(
-            f"{argument} must be an initializer name, config or instance known to Keras, "
-            f"got {value!r}"
-        ) from error
-
-
-def _check_positive_int(value: Any, argument: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{argument} must be a positive integer, got {value!r}")
+from slotfill.layers.cell_rnn import (
+    CellRNN,
+    cell_property,
+    check_positive_int,
+    resolve_activation,
+    resolve_initializer,
+)
 
 
 @keras.saving.register_keras_serializable(package="slotfill")
@@ -99,17 +77,17 @@ class JordanRNNCell(keras.layers.Layer):
         bias_initializer: Any = "zeros",
         **kwargs,
     ) -> None:
-        _check_positive_int(units, "units")
-        _check_positive_int(output_units, "output_units")
+        check_positive_int(units, "units")
+        check_positive_int(output_units, "output_units")
         resolved = {
-            "activation": _resolve_activation(activation, "activation"),
-            "output_activation": _resolve_activation(output_activation, "output_activation"),
-            "kernel_initializer": _resolve_initializer(kernel_initializer, "kernel_initializer"),
-            "recurrent_initializer": _resolve_initializer(
+            "activation": resolve_activation(activation, "activation"),
+            "output_activation": resolve_activation(output_activation, "output_activation"),
+            "kernel_initializer": resolve_initializer(kernel_initializer, "kernel_initializer"),
+            "recurrent_initializer": resolve_initializer(
                 recurrent_initializer, "recurrent_initializer"
             ),
-            "output_initializer": _resolve_initializer(output_initializer, "output_initializer"),
-            "bias_initializer": _resolve_initializer(bias_initializer, "bias_initializer"),
+            "output_initializer": resolve_initializer(output_initializer, "output_initializer"),
+            "bias_initializer": resolve_initializer(bias_initializer, "bias_initializer"),
         }
         super().__init__(**kwargs)
         self.units = units
@@ -203,11 +181,6 @@ class JordanRNNCell(keras.layers.Layer):
         }
 
 
-def _cell_property(name: str) -> property:
-    # The wrapper's constructor arguments live on its cell; expose them under the same names.
-    return property(lambda self: getattr(self.cell, name), doc=f"The cell's ``{name}``.")
-
-
 _CELL_ARGUMENTS = (
     "units",
     "output_units",
@@ -222,7 +195,7 @@ _CELL_ARGUMENTS = (
 
 
 @keras.saving.register_keras_serializable(package="slotfill")
-class JordanRNN(keras.layers.RNN):
+class JordanRNN(CellRNN):
     """A ``keras.layers.RNN`` over a ``JordanRNNCell``: the fed-back state is the previous output.
 
     ```
@@ -293,43 +266,14 @@ class JordanRNN(keras.layers.RNN):
         )
         self.input_spec = keras.layers.InputSpec(ndim=3)
 
-    def inner_loop(self, sequences, initial_state, mask, training=False):
-        if tree.is_nested(mask):
-            mask = mask[0]
-        # The cell's own step, but with the weights read (and vectors broadcast) once for the
-        # whole loop; Keras's loop, so masking, go_backwards and unroll behave as for any RNN.
-        weights = self.cell._step_weights(ops.shape(sequences)[0])
+    CELL_ARGUMENTS = _CELL_ARGUMENTS
+    units = cell_property("units")
+    output_units = cell_property("output_units")
+    activation = cell_property("activation")
+    output_activation = cell_property("output_activation")
+    use_bias = cell_property("use_bias")
+    kernel_initializer = cell_property("kernel_initializer")
+    recurrent_initializer = cell_property("recurrent_initializer")
+    output_initializer = cell_property("output_initializer")
+    bias_initializer = cell_property("bias_initializer")
 
-        def step(inputs, states):
-            return self.cell._step(inputs, states, weights)
-
-        return keras_backend.rnn(
-            step,
-            sequences,
-            list(initial_state),
-            go_backwards=self.go_backwards,
-            mask=mask,
-            unroll=self.unroll,
-            input_length=sequences.shape[1],
-            zero_output_for_mask=self.zero_output_for_mask,
-            return_all_outputs=self.return_sequences,
-        )
-
-    units = _cell_property("units")
-    output_units = _cell_property("output_units")
-    activation = _cell_property("activation")
-    output_activation = _cell_property("output_activation")
-    use_bias = _cell_property("use_bias")
-    kernel_initializer = _cell_property("kernel_initializer")
-    recurrent_initializer = _cell_property("recurrent_initializer")
-    output_initializer = _cell_property("output_initializer")
-    bias_initializer = _cell_property("bias_initializer")
-
-    def get_config(self) -> dict:
-        config = super().get_config()
-        cell_config = config.pop("cell")["config"]
-        return {**config, **{name: cell_config[name] for name in _CELL_ARGUMENTS}}
-
-    @classmethod
-    def from_config(cls, config: dict) -> JordanRNN:
-        return cls(**config)

@@ -7,30 +7,12 @@ from typing import Any
 import keras
 from keras import ops
 
-# keras.layers.RNN drives its time loop with the backend's `rnn` function, which has no public
-# name; PeepholeLSTM.inner_loop calls it with a step that captures the weights read once.
-from keras.src import backend as keras_backend
-from keras.src import tree
-
-
-def _resolve_activation(value: Any, argument: str):
-    try:
-        return keras.activations.get(value)
-    except (ValueError, TypeError) as error:
-        raise ValueError(
-            f"{argument} must be an activation name or callable known to Keras, "
-            f"got {value!r}"
-        ) from error
-
-
-def _resolve_initializer(value: Any, argument: str):
-    try:
-        return keras.initializers.get(value)
-    except (ValueError, TypeError) as error:
-        raise ValueError(
-            f"{argument} must be an initializer name, config or instance known to Keras, "
-            f"got {value!r}"
-        ) from error
+from slotfill.layers.cell_rnn import (
+    CellRNN,
+    cell_property,
+    resolve_activation,
+    resolve_initializer,
+)
 
 
 @keras.saving.register_keras_serializable(package="slotfill")
@@ -99,16 +81,16 @@ class PeepholeLSTMCell(keras.layers.Layer):
         if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
             raise ValueError(f"units must be a positive integer, got {units!r}")
         resolved = {
-            "activation": _resolve_activation(activation, "activation"),
-            "recurrent_activation": _resolve_activation(
+            "activation": resolve_activation(activation, "activation"),
+            "recurrent_activation": resolve_activation(
                 recurrent_activation, "recurrent_activation"
             ),
-            "kernel_initializer": _resolve_initializer(kernel_initializer, "kernel_initializer"),
-            "recurrent_initializer": _resolve_initializer(
+            "kernel_initializer": resolve_initializer(kernel_initializer, "kernel_initializer"),
+            "recurrent_initializer": resolve_initializer(
                 recurrent_initializer, "recurrent_initializer"
             ),
-            "bias_initializer": _resolve_initializer(bias_initializer, "bias_initializer"),
-            "peephole_initializer": _resolve_initializer(
+            "bias_initializer": resolve_initializer(bias_initializer, "bias_initializer"),
+            "peephole_initializer": resolve_initializer(
                 peephole_initializer, "peephole_initializer"
             ),
         }
@@ -223,11 +205,6 @@ class PeepholeLSTMCell(keras.layers.Layer):
         }
 
 
-def _cell_property(name: str) -> property:
-    # The wrapper's constructor arguments live on its cell; expose them under the same names.
-    return property(lambda self: getattr(self.cell, name), doc=f"The cell's ``{name}``.")
-
-
 _CELL_ARGUMENTS = (
     "units",
     "activation",
@@ -242,7 +219,7 @@ _CELL_ARGUMENTS = (
 
 
 @keras.saving.register_keras_serializable(package="slotfill")
-class PeepholeLSTM(keras.layers.RNN):
+class PeepholeLSTM(CellRNN):
     """A ``keras.layers.RNN`` running a ``PeepholeLSTMCell`` over a sequence.
 
     ```
@@ -310,43 +287,14 @@ class PeepholeLSTM(keras.layers.RNN):
         )
         self.input_spec = keras.layers.InputSpec(ndim=3)
 
-    def inner_loop(self, sequences, initial_state, mask, training=False):
-        if tree.is_nested(mask):
-            mask = mask[0]
-        # The cell's own step, but with the weights read (and vectors broadcast) once for the
-        # whole loop; Keras's loop, so masking, go_backwards and unroll behave as for any RNN.
-        weights = self.cell._step_weights(ops.shape(sequences)[0])
+    CELL_ARGUMENTS = _CELL_ARGUMENTS
+    units = cell_property("units")
+    activation = cell_property("activation")
+    recurrent_activation = cell_property("recurrent_activation")
+    use_bias = cell_property("use_bias")
+    kernel_initializer = cell_property("kernel_initializer")
+    recurrent_initializer = cell_property("recurrent_initializer")
+    bias_initializer = cell_property("bias_initializer")
+    unit_forget_bias = cell_property("unit_forget_bias")
+    peephole_initializer = cell_property("peephole_initializer")
 
-        def step(inputs, states):
-            return self.cell._step(inputs, states, weights)
-
-        return keras_backend.rnn(
-            step,
-            sequences,
-            list(initial_state),
-            go_backwards=self.go_backwards,
-            mask=mask,
-            unroll=self.unroll,
-            input_length=sequences.shape[1],
-            zero_output_for_mask=self.zero_output_for_mask,
-            return_all_outputs=self.return_sequences,
-        )
-
-    units = _cell_property("units")
-    activation = _cell_property("activation")
-    recurrent_activation = _cell_property("recurrent_activation")
-    use_bias = _cell_property("use_bias")
-    kernel_initializer = _cell_property("kernel_initializer")
-    recurrent_initializer = _cell_property("recurrent_initializer")
-    bias_initializer = _cell_property("bias_initializer")
-    unit_forget_bias = _cell_property("unit_forget_bias")
-    peephole_initializer = _cell_property("peephole_initializer")
-
-    def get_config(self) -> dict:
-        config = super().get_config()
-        cell_config = config.pop("cell")["config"]
-        return {**config, **{name: cell_config[name] for name in _CELL_ARGUMENTS}}
-
-    @classmethod
-    def from_config(cls, config: dict) -> PeepholeLSTM:
-        return cls(**config)
