@@ -1,18 +1,15 @@
 """Tests for the peephole LSTM: hand-worked numbers, Keras LSTM equivalence, masking, saving."""
 
 import inspect
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-import slotfill
 from slotfill.layers.peephole_lstm import PeepholeLSTM, PeepholeLSTMCell
+
+from .saving import assert_saved_model_round_trip, load_in_fresh_process
 
 RNG = np.random.default_rng(7)
 
@@ -305,44 +302,8 @@ def tiny_model() -> keras.Model:
 
 
 def test_keras_file_loads_in_fresh_process_without_custom_objects(tmp_path):
-    model = tiny_model()
-    path = tmp_path / "model.keras"
-    model.save(path)
-    np.save(tmp_path / "ids.npy", PADDED)
-    np.save(tmp_path / "expected.npy", model(PADDED).numpy())
-    # Only `import slotfill`: registration must come with the package.
-    script = (
-        "import sys, numpy as np\n"
-        "import slotfill\n"
-        "import keras\n"
-        "folder = sys.argv[1]\n"
-        "model = keras.saving.load_model(folder + '/model.keras')\n"
-        "got = model(np.load(folder + '/ids.npy')).numpy()\n"
-        "np.testing.assert_allclose(got, np.load(folder + '/expected.npy'), atol=1e-6)\n"
-        "print(type(model.layers[-1].forward_layer).__name__)\n"
-    )
-    repo_root = Path(slotfill.__file__).resolve().parents[1]
-    env = dict(os.environ, PYTHONPATH=str(repo_root), KERAS_BACKEND="tensorflow")
-    result = subprocess.run([sys.executable, "-c", script, str(tmp_path)],
-                            capture_output=True, text=True, env=env, timeout=180)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.strip().splitlines()[-1] == "PeepholeLSTM"
-
-
-class Exported(tf.Module):
-    def __init__(self, model: keras.Model):
-        super().__init__()
-        self.model = model
-
-    @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32)])
-    def __call__(self, ids):
-        return self.model(ids, training=False)
+    assert load_in_fresh_process(tiny_model(), PADDED, tmp_path) == "PeepholeLSTM"
 
 
 def test_tf_saved_model_round_trip(tmp_path):
-    model = tiny_model()
-    expected = model(PADDED).numpy()
-    tf.saved_model.save(Exported(model), str(tmp_path / "saved"))
-    restored = tf.saved_model.load(str(tmp_path / "saved"))
-    np.testing.assert_allclose(restored(tf.constant(PADDED, tf.int32)).numpy(), expected,
-                               atol=1e-6)
+    assert_saved_model_round_trip(tiny_model(), PADDED, tmp_path)
