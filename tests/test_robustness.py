@@ -22,6 +22,7 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from benchmarks.robustness import GOOD, write_atis  # one copy of the dataset writer
 from cli import cli
 from slotfill import bio
 from slotfill.model_dir import ModelError
@@ -247,19 +248,6 @@ def assert_one_line_error(result, *must_contain: str) -> None:
         assert text in lines[0], (text, lines[0])
 
 
-def write_atis(root: Path, splits: dict[str, tuple[str, str, str | None]]) -> Path:
-    """``splits`` maps a split name to (seq.in, seq.out, label or None) contents."""
-    for name, (seq_in, seq_out, label) in splits.items():
-        folder = root / name
-        folder.mkdir(parents=True)
-        (folder / "seq.in").write_text(seq_in, encoding="utf-8")
-        (folder / "seq.out").write_text(seq_out, encoding="utf-8")
-        if label is not None:
-            (folder / "label").write_text(label, encoding="utf-8")
-    return root
-
-
-GOOD = ("fly to boston\nshow fares\n", "O O B-toloc.city_name\nO O\n", "flight\nairfare\n")
 
 
 def _count_mismatch(root: Path) -> tuple[Path, str]:
