@@ -18,7 +18,14 @@ from typing import Any
 
 import click
 
-from slotfill.config import ACTIVATIONS, ARCHS, DECODERS, RECURRENT_INITS, Config
+from slotfill.config import (
+    ACTIVATIONS,
+    ARCHS,
+    DECODERS,
+    RECURRENT_INITS,
+    SINGLE_DIRECTION_WINDOW,
+    Config,
+)
 from slotfill.errors import SlotfillError
 
 DEFAULTS = Config()
@@ -108,7 +115,8 @@ def _model_option(f: Callable) -> Callable:
 @click.option("--word-dropout", type=click.FloatRange(0, 1, max_open=True),
               default=DEFAULTS.word_dropout, show_default=True,
               help="Probability of replacing a training word by <unk>.")
-@click.option("--window", type=click.IntRange(min=0), default=DEFAULTS.window, show_default=True,
+@click.option("--window", type=click.IntRange(min=0), default=None,
+              show_default=f"{SINGLE_DIRECTION_WINDOW} for one-direction archs, 0 for bi*",
               help="Words of context on each side fed to every step (Mesnil et al. use 3).")
 @click.option("--activation", type=click.Choice(ACTIVATIONS), default=DEFAULTS.activation,
               show_default=True, help="Elman/Jordan hidden activation.")

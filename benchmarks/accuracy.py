@@ -5,19 +5,22 @@
     python benchmarks/accuracy.py --data ../shared/datasets/atis --default --seeds 1 2 3
         -> benchmarks/results/default_atis.{json,md}   (the default model, with intent scores)
 
-Each training runs in its own process (one at a time: the machine has two cores), so
-one run's graphs and memory cannot disturb the next. Results are written after every
-run, so an interrupted benchmark keeps what it measured.
+Each training runs in its own process, so one run's graphs and memory cannot disturb
+the next. ``--jobs N`` runs N trainings at once, each with cores/N TensorFlow threads
+(seconds per epoch are then per job, not comparable with a one-job run). Results are
+written after every architecture, so an interrupted benchmark keeps what it measured.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -45,10 +48,13 @@ print("RESULT " + json.dumps({
 """
 
 
-def run_one(arch: str, seed: int, data: str) -> dict[str, Any]:
+def run_one(arch: str, seed: int, data: str, threads: int | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="slotfill-accuracy-") as tmp:
+        env = _env(tmp)
+        if threads is not None:
+            env.update(TF_NUM_INTRAOP_THREADS=str(threads), TF_NUM_INTEROP_THREADS=str(threads))
         done = subprocess.run([sys.executable, "-c", WORKER, arch, str(seed), data, f"{tmp}/m"],
-                              capture_output=True, text=True, env={**_env(tmp)})
+                              capture_output=True, text=True, env=env)
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
     if done.returncode != 0 or not lines:
         raise RuntimeError(f"{arch} seed {seed} failed:\n{done.stderr[-3000:]}")
@@ -56,8 +62,6 @@ def run_one(arch: str, seed: int, data: str) -> dict[str, Any]:
 
 
 def _env(tmp: str) -> dict[str, str]:
-    import os
-
     return {**os.environ, "SLOTFILL_MODELS": tmp, "TF_CPP_MIN_LOG_LEVEL": "2"}
 
 
@@ -105,17 +109,23 @@ def main() -> None:
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--name", default=None, help="result file stem (default from data)")
+    parser.add_argument("--jobs", type=int, default=1, help="trainings run at once")
     args = parser.parse_args()
 
     dataset = Path(args.data).name
     archs = ["bilstm"] if args.default else (list(ARCHS) if args.archs == ["all"] else args.archs)
     stem = args.name or (f"default_{dataset}" if args.default else f"archs_{dataset}")
     env = environment()
+    env["jobs"] = args.jobs
+    threads = max(1, (os.cpu_count() or 1) // args.jobs) if args.jobs > 1 else None
     rows: list[dict[str, Any]] = []
+    pool = ThreadPoolExecutor(max(1, args.jobs))
+    futures = {arch: [pool.submit(run_one, arch, seed, args.data, threads) for seed in args.seeds]
+               for arch in archs}
     for arch in archs:
         runs = []
-        for seed in args.seeds:
-            run = run_one(arch, seed, args.data)
+        for future in futures[arch]:
+            run = future.result()
             print(json.dumps(run), flush=True)
             runs.append(run)
         rows.append(summarize(arch, runs))

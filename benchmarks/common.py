@@ -151,6 +151,9 @@ def environment_markdown(env: dict[str, Any]) -> str:
         ("load average at start", ", ".join(map(str, load)) if load else "unknown"),
         ("versions", ", ".join(f"{k} {val}" for k, val in v.items() if val)),
     ]
+    if env.get("jobs", 1) > 1:
+        rows.append(("parallel jobs", f"{env['jobs']} trainings at once, TensorFlow threads "
+                     "split between them"))
     lines = ["| | |", "|---|---|"] + [f"| {k} | {val} |" for k, val in rows]
     return "\n".join(lines) + "\n"
 

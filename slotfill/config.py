@@ -19,6 +19,7 @@ ARCHS = (
 DECODERS = ("softmax", "crf")
 ACTIVATIONS = ("tanh", "relu")
 RECURRENT_INITS = ("orthogonal", "identity", "glorot_uniform")
+SINGLE_DIRECTION_WINDOW = 2
 
 
 @dataclass
@@ -33,7 +34,7 @@ class Config:
     char_dim: int = 32
     char_filters: int = 64
     max_word_length: int = 20
-    window: int = 0
+    window: int | None = None       # None: SINGLE_DIRECTION_WINDOW for one-direction archs, else 0
     activation: str = "tanh"
     recurrent_init: str = "orthogonal"
     dropout: float = 0.3
@@ -62,7 +63,8 @@ class Config:
         for name in ("layers", "hidden", "embedding_dim", "char_dim", "char_filters",
                      "max_word_length", "epochs", "patience", "batch_size"):
             _at_least(name, getattr(self, name), 1)
-        _at_least("window", self.window, 0)
+        if self.window is not None:
+            _at_least("window", self.window, 0)
         for name in ("dropout", "word_dropout"):
             value = getattr(self, name)
             if not 0.0 <= value < 1.0:
@@ -78,6 +80,15 @@ class Config:
     @property
     def bidirectional(self) -> bool:
         return self.arch.startswith("bi")
+
+    @property
+    def context_window(self) -> int:
+        """Words of context on each side: ``window``, or the arch's default when it is None."""
+        if self.window is not None:
+            return self.window
+        # A one-direction tagger cannot see what follows a word ("boston *to*"); a short
+        # window gives it that, as in Mesnil et al. A bidirectional one sees it already.
+        return 0 if self.bidirectional else SINGLE_DIRECTION_WINDOW
 
     @property
     def cell(self) -> str:

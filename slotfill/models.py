@@ -104,8 +104,8 @@ def build_model(config: Config, encoder: Encoder) -> keras.Model:
                                name="char_cnn")(chars)
         x = keras.layers.Concatenate(name="word_features")([x, char_vectors])
     x = keras.layers.Dropout(config.dropout, seed=config.seed, name="dropout_0")(x)
-    if config.window > 0:
-        x = ContextWindow(config.window, name="context_window")(x)
+    if config.context_window > 0:
+        x = ContextWindow(config.context_window, name="context_window")(x)
     x = recurrent_stack(x, config, num_tags)
 
     outputs = {}

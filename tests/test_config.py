@@ -1,6 +1,6 @@
 import pytest
 
-from slotfill.config import ARCHS, Config
+from slotfill.config import ARCHS, SINGLE_DIRECTION_WINDOW, Config
 
 
 def test_defaults_are_valid_and_round_trip(tmp_path):
@@ -29,3 +29,12 @@ def test_bad_values_name_the_field(field, value):
 def test_unknown_fields_are_rejected():
     with pytest.raises(ValueError, match="unknown config fields"):
         Config.from_dict({"arch": "bilstm", "colour": "red"})
+
+
+def test_window_defaults_by_direction_and_can_be_set():
+    assert Config(arch="bilstm").context_window == 0
+    assert Config(arch="lstm").context_window == SINGLE_DIRECTION_WINDOW > 0
+    # Changing the arch re-derives the default; an explicit window is kept as given.
+    assert Config(arch="lstm").replace(arch="bigru").context_window == 0
+    assert Config(arch="bilstm", window=3).context_window == 3
+    assert Config(arch="elman", window=0).context_window == 0
