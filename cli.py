@@ -129,6 +129,8 @@ def _model_option(f: Callable) -> Callable:
               show_default=True, help="Output layer: linear-chain CRF or per-token softmax.")
 @click.option("--intent/--no-intent", default=DEFAULTS.intent, show_default=True,
               help="Joint intent detection head.")
+@click.option("--multi-intent", is_flag=True,
+              help="Predict a set of intents (labels joined by '#') with one sigmoid each.")
 @click.option("--resume", is_flag=True,
               help="Continue an interrupted run (same options) from its last epoch checkpoint.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")

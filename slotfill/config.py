@@ -42,6 +42,9 @@ class Config:
     decoder: str = "crf"
     intent: bool = True
     intent_weight: float = 1.0
+    # Intents as sets ("flight#airfare" = {flight, airfare}, one sigmoid per intent) rather
+    # than one label each (softmax). Off by default: on ATIS it did not beat the softmax.
+    multi_intent: bool = False
     epochs: int = 30
     patience: int = 5
     batch_size: int = 32

@@ -8,6 +8,7 @@ from typing import Any
 
 from seqeval.metrics import classification_report, f1_score, precision_score, recall_score
 
+from slotfill.preprocess import same_intent
 from slotfill.tagger import Prediction, Tagger
 
 
@@ -16,9 +17,10 @@ def score(gold_tags: Sequence[Sequence[str]], predictions: Sequence[Prediction],
     """Scores as plain data (JSON-ready).
 
     Slot scores are seqeval's default (conlleval) micro averages in percent. An intent
-    is right when the predicted label equals the gold label exactly (a multi-intent
-    ``a#b`` must be predicted as ``a#b``); a sentence is right when its intent and every
-    tag are right. Labels never seen in training can't be predicted and so count as errors.
+    is right when the predicted label names exactly the gold label's intents, in any
+    order (gold ``a#b``: ``a#b`` and ``b#a`` are right, ``a`` and ``a#b#c`` wrong); a
+    sentence is right when its intent and every tag are right. Intents never seen in
+    training can't be predicted and so count as errors.
     """
     if len(gold_tags) != len(predictions):
         raise ValueError(
@@ -43,7 +45,7 @@ def score(gold_tags: Sequence[Sequence[str]], predictions: Sequence[Prediction],
     tags_right = [g == p for g, p in zip(gold, pred)]
     use_intent = gold_intents is not None and all(p.intent is not None for p in predictions)
     if use_intent:
-        intent_right = [g == p.intent for g, p in zip(gold_intents, predictions)]
+        intent_right = [same_intent(g, p.intent) for g, p in zip(gold_intents, predictions)]
         result["intent_accuracy"] = 100 * sum(intent_right) / max(len(gold), 1)
         result["sentence_accuracy"] = 100 * sum(
             a and b for a, b in zip(tags_right, intent_right)) / max(len(gold), 1)

@@ -55,8 +55,6 @@ class ServingModule(tf.Module):
         self.char_table = _table(encoder.chars.entries, UNK_ID) if encoder.chars else None
         self.max_word_length = encoder.max_word_length
         self.tag_names = tf.Variable(encoder.tags.labels, trainable=False, name="tag_names")
-        intents = encoder.intents.labels if encoder.intents is not None else [""]
-        self.intent_names = tf.Variable(intents, trainable=False, name="intent_names")
 
     def inputs(self, text: tf.Tensor) -> tuple[tf.RaggedTensor, dict[str, tf.Tensor]]:
         tokens = tokenize_graph(text)
@@ -83,11 +81,10 @@ class ServingModule(tf.Module):
             "length": tf.cast(tokens.row_lengths(), tf.int32),
         }
         n = tf.shape(text)[0]
-        if "intent_ids" in out:
+        if "intent" in out:
             # An utterance with no tokens has no intent, as in Tagger.tag.
             has_tokens = result["length"] > 0
-            intent = tf.gather(self.intent_names, out["intent_ids"])
-            result["intent"] = tf.where(has_tokens, intent, "")
+            result["intent"] = tf.where(has_tokens, out["intent"], "")
             result["intent_confidence"] = tf.where(has_tokens, out["intent_confidence"], 0.0)
         else:
             result["intent"] = tf.fill([n], "")

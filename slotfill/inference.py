@@ -33,14 +33,17 @@ class Predictor:
 
     Keys: ``tag_ids`` [B, T] (0 at padding), ``tag_confidence`` [B, T] (the
     probability of each chosen tag: CRF marginal or softmax), ``tag_probs``
-    [B, T, K], and with an intent head ``intent_ids`` [B] and
+    [B, T, K], and with an intent head ``intent`` [B] (the label, bytes) and
     ``intent_confidence`` [B].
     """
 
-    def __init__(self, model: keras.Model, tags: list[str]) -> None:
+    def __init__(self, model: keras.Model, tags: list[str], intents: list[str] | None = None,
+                 *, multi_intent: bool = False) -> None:
         self.model = model
         self.crf = model.get_layer("tags") if _is_crf(model) else None
-        self.has_intent = "intent" in model.output_names
+        self.has_intent = "intent" in model.output_names and intents is not None
+        self._intent_names = tf.constant(intents if intents else [""])
+        self.multi_intent = multi_intent
         type_ids, begin_ids = _repair_tables(tags)
         self._type_ids = tf.constant(type_ids)
         self._begin_ids = tf.constant(begin_ids)
@@ -68,9 +71,25 @@ class Predictor:
             result["tag_confidence"] = tf.gather(probs, ids, batch_dims=2)
             result["tag_probs"] = probs
         if self.has_intent:
-            result["intent_ids"] = tf.argmax(outputs["intent"], axis=-1, output_type=tf.int32)
-            result["intent_confidence"] = tf.reduce_max(outputs["intent"], axis=-1)
+            result["intent"], result["intent_confidence"] = self._intent(outputs["intent"])
         return result
+
+    def _intent(self, probs: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """Intent label [B] (string) and its probability [B].
+
+        Single-label: the most probable intent. Multi-intent: the most probable one plus
+        every other above 1/2, joined by "#" most probable first; its confidence is the
+        probability of exactly that set, prod(p chosen) * prod(1 - p not chosen).
+        """
+        best = tf.argmax(probs, axis=-1, output_type=tf.int32)
+        if not self.multi_intent:
+            return tf.gather(self._intent_names, best), tf.reduce_max(probs, axis=-1)
+        chosen = (probs > 0.5) | tf.cast(tf.one_hot(best, tf.shape(probs)[-1]), tf.bool)
+        confidence = tf.reduce_prod(tf.where(chosen, probs, 1.0 - probs), axis=-1)
+        order = tf.argsort(probs, axis=-1, direction="DESCENDING")
+        names = tf.ragged.boolean_mask(tf.gather(self._intent_names, order),
+                                       tf.gather(chosen, order, batch_dims=1))
+        return tf.strings.reduce_join(names, axis=-1, separator="#"), confidence
 
     def _repair(self, ids: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
         types = tf.gather(self._type_ids, ids)

@@ -118,9 +118,28 @@ def build_model(config: Config, encoder: Encoder) -> keras.Model:
         outputs["tags"] = keras.layers.Activation("softmax", name="tags")(emissions)
     if config.intent and encoder.intents is not None:
         pooled = SequencePooling(name="pooling")(x)
-        outputs["intent"] = keras.layers.Dense(len(encoder.intents), activation="softmax",
+        # A set of intents: one independent probability each; a single label: a distribution.
+        activation = "sigmoid" if encoder.multi_intent else "softmax"
+        outputs["intent"] = keras.layers.Dense(len(encoder.intents), activation=activation,
                                                name="intent")(pooled)
     return keras.Model(inputs, outputs, name=config.arch)
+
+
+def predicts_intent_sets(model: keras.Model) -> bool:
+    """The model's intent head scores each intent on its own (sigmoid), not one label."""
+    if "intent" not in model.output_names:
+        return False
+    return model.get_layer("intent").activation is keras.activations.sigmoid
+
+
+def multi_intent_loss(y_true, y_pred):
+    """Binary cross-entropy summed (not averaged) over intents, per sentence.
+
+    Summing keeps the intent loss on the scale of a softmax cross-entropy whatever the
+    number of intents, so ``intent_weight`` means the same for both heads.
+    """
+    num_intents = keras.ops.cast(keras.ops.shape(y_pred)[-1], y_pred.dtype)
+    return keras.losses.binary_crossentropy(y_true, y_pred) * num_intents
 
 
 def compile_model(model: keras.Model, config: Config) -> None:
@@ -133,7 +152,8 @@ def compile_model(model: keras.Model, config: Config) -> None:
         losses["tags"] = keras.losses.SparseCategoricalCrossentropy(ignore_class=-1)
     weights["tags"] = 1.0
     if "intent" in model.output_names:
-        losses["intent"] = keras.losses.SparseCategoricalCrossentropy(ignore_class=-1)
+        losses["intent"] = (multi_intent_loss if predicts_intent_sets(model)
+                            else keras.losses.SparseCategoricalCrossentropy(ignore_class=-1))
         weights["intent"] = config.intent_weight
     optimizer = keras.optimizers.Adam(
         learning_rate=config.learning_rate,

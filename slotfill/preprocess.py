@@ -22,6 +22,9 @@ WORDS_FILE = "words.txt"
 CHARS_FILE = "chars.txt"
 TAGS_FILE = "tags.txt"
 INTENTS_FILE = "intents.txt"
+# Joins the intents of a multi-intent label, as ATIS writes them: "atis_flight#atis_airfare".
+INTENT_SEPARATOR = "#"
+
 # Lengths are rounded up to a multiple of this so that a model sees few distinct
 # shapes (fewer retraces) while short batches stay short.
 LENGTH_QUANTUM = 8
@@ -36,19 +39,30 @@ class Encoder:
     tags: LabelSet
     intents: LabelSet | None
     max_word_length: int
+    multi_intent: bool = False    # intents are sets of the labels in ``intents``
 
     @classmethod
     def build(cls, tokens: Sequence[Sequence[str]], tags: Sequence[Sequence[str]],
-              intents: Sequence[str] | None, *, chars: bool, max_word_length: int) -> Encoder:
-        """Vocabularies and label sets from the training split only (no test leakage)."""
+              intents: Sequence[str] | None, *, chars: bool, max_word_length: int,
+              multi_intent: bool = False) -> Encoder:
+        """Vocabularies and label sets from the training split only (no test leakage).
+
+        With ``multi_intent`` the intent label set holds the single intents, and a label
+        is the set of those it joins with ``#``.
+        """
         keys = [normalize(t) for sentence in tokens for t in sentence]
         char_vocab = None
         if chars:
             char_vocab = Vocabulary.build(c for key in keys for c in key[:max_word_length])
         # "O" first, so tag id 0 is the outside tag whatever the dataset.
         tag_set = LabelSet.build((t for sentence in tags for t in sentence), first=["O"])
-        intent_set = LabelSet.build(intents) if intents is not None else None
-        return cls(Vocabulary.build(keys), char_vocab, tag_set, intent_set, max_word_length)
+        intent_set = None
+        if intents is not None:
+            if multi_intent:
+                intents = [part for label in intents for part in split_intent(label)]
+            intent_set = LabelSet.build(intents)
+        return cls(Vocabulary.build(keys), char_vocab, tag_set, intent_set, max_word_length,
+                   multi_intent)
 
     def save(self, folder: str | Path) -> None:
         folder = Path(folder)
@@ -61,7 +75,7 @@ class Encoder:
             self.intents.save(folder / INTENTS_FILE)
 
     @classmethod
-    def load(cls, folder: str | Path, max_word_length: int) -> Encoder:
+    def load(cls, folder: str | Path, max_word_length: int, multi_intent: bool = False) -> Encoder:
         folder = Path(folder)
         chars = folder / CHARS_FILE
         intents = folder / INTENTS_FILE
@@ -71,6 +85,7 @@ class Encoder:
             tags=LabelSet.load(folder / TAGS_FILE),
             intents=LabelSet.load(intents) if intents.exists() else None,
             max_word_length=max_word_length,
+            multi_intent=multi_intent,
         )
 
     def encode_tokens(self, tokens: Sequence[str]) -> dict[str, np.ndarray]:
@@ -87,9 +102,18 @@ class Encoder:
         return out
 
     def encode_targets(self, tags: Sequence[str], intent: str | None) -> dict[str, np.ndarray]:
-        """Target ids; labels the model never saw become -1, which scores as an error."""
+        """Target ids; labels the model never saw become -1, which scores as an error.
+
+        A multi-intent target is a 0/1 vector over the intent set (unseen intents left out).
+        """
         out = {"tags": np.asarray([self.tags.id(t) for t in tags], dtype=np.int32)}
-        if self.intents is not None:
+        if self.intents is not None and self.multi_intent:
+            target = np.zeros(len(self.intents), dtype=np.float32)
+            for part in split_intent(intent or ""):
+                if self.intents.id(part) >= 0:
+                    target[self.intents.id(part)] = 1.0
+            out["intent"] = target
+        elif self.intents is not None:
             out["intent"] = np.asarray(self.intents.id(intent or ""), dtype=np.int32)
         return out
 
@@ -97,15 +121,28 @@ class Encoder:
         return [self.tags[int(i)] for i in ids[:length]]
 
 
+def split_intent(label: str) -> list[str]:
+    """The intents a label joins: "a#b" -> ["a", "b"]; "" -> []."""
+    return [part for part in label.split(INTENT_SEPARATOR) if part]
+
+
+def same_intent(a: str | None, b: str | None) -> bool:
+    """Labels name the same intents, in any order: "a#b" matches "b#a"."""
+    if a is None or b is None:
+        return a == b
+    return set(split_intent(a)) == set(split_intent(b))
+
+
 def pad_batch(items: Sequence[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     """Stack per-sentence arrays, padding every axis to a multiple of LENGTH_QUANTUM.
 
     Inputs pad with 0 (the pad id); ``tags`` pads with -1 so losses and scores skip it.
+    ``intent`` (one id, or one 0/1 vector, per sentence) is stacked as it is.
     """
     out: dict[str, np.ndarray] = {}
     for key in items[0]:
         arrays = [item[key] for item in items]
-        if arrays[0].ndim == 0:
+        if arrays[0].ndim == 0 or key == "intent":
             out[key] = np.stack(arrays)
             continue
         shape = [_round_up(max(a.shape[axis] for a in arrays)) for axis in range(arrays[0].ndim)]
@@ -147,6 +184,7 @@ class EncodedSplit:
     def __init__(self, encoder: Encoder, tokens: Sequence[Sequence[str]],
                  tags: Sequence[Sequence[str]] | None = None,
                  intents: Sequence[str] | None = None) -> None:
+        self.encoder = encoder
         self.inputs = [encoder.encode_tokens(t) for t in tokens]
         self.targets = None
         if tags is not None:

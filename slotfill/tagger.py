@@ -59,7 +59,9 @@ class Tagger:
         self.model = model
         self.config = config
         self.encoder = encoder
-        self.predictor = Predictor(model, encoder.tags.labels)
+        self.predictor = Predictor(model, encoder.tags.labels,
+                                   encoder.intents.labels if encoder.intents else None,
+                                   multi_intent=encoder.multi_intent)
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None) -> Tagger:
@@ -71,7 +73,8 @@ class Tagger:
             raise model_dir.ModelError(
                 f"{folder / model_dir.CONFIG_FILE} is not a valid config: {err}") from err
         try:
-            encoder = Encoder.load(folder / model_dir.VOCAB_DIR, config.max_word_length)
+            encoder = Encoder.load(folder / model_dir.VOCAB_DIR, config.max_word_length,
+                                   config.multi_intent)
         except (OSError, UnicodeDecodeError, ValueError) as err:
             raise model_dir.ModelError(f"cannot read the vocabularies in {folder}: {err}") from err
         import slotfill.layers  # noqa: F401  (registers the custom layers)
@@ -107,8 +110,8 @@ class Tagger:
                     confidences=([float(c) for c in out["tag_confidence"][row, :n]]
                                  if confidence else []),
                 )
-                if "intent_ids" in out:
-                    prediction.intent = self.encoder.intents[int(out["intent_ids"][row])]
+                if "intent" in out:
+                    prediction.intent = out["intent"][row].decode("utf-8")
                     prediction.intent_confidence = float(out["intent_confidence"][row])
                 results[i] = prediction
         return results  # type: ignore[return-value]

@@ -123,7 +123,9 @@ def _dataset(split: EncodedSplit, config: Config, has_chars: bool, has_intent: b
     if has_chars:
         inputs["chars"] = tf.TensorSpec([None, None, None], tf.int32)
     targets = {"tags": tf.TensorSpec([None, None], tf.int32)}
-    if has_intent:
+    if has_intent and split.encoder.multi_intent:
+        targets["intent"] = tf.TensorSpec([None, len(split.encoder.intents)], tf.float32)
+    elif has_intent:
         targets["intent"] = tf.TensorSpec([None], tf.int32)
     batches = -(-len(split) // config.batch_size)
     dataset = tf.data.Dataset.from_generator(generate, output_signature=(inputs, targets))
@@ -175,7 +177,8 @@ def train(config: Config, data: Any, out_dir: str | Path | None = None, *,
     train_split = data["train"]
     intents = train_split["intent"] if config.intent and all(train_split["intent"]) else None
     encoder = Encoder.build(train_split["tokens"], train_split["tags"], intents,
-                            chars=config.chars, max_word_length=config.max_word_length)
+                            chars=config.chars, max_word_length=config.max_word_length,
+                            multi_intent=config.multi_intent)
     model = build_model(config, encoder)
     compile_model(model, config)
     tagger = Tagger(model, config, encoder)

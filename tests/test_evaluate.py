@@ -30,9 +30,11 @@ def test_entity_level_scoring_and_sentence_accuracy():
     assert scores["per_slot"]["date"]["support"] == 1
 
 
-def test_multi_intent_must_match_exactly():
-    scores = score([["O"]], [prediction(["O"], "flight")], ["flight#airfare"])
-    assert scores["intent_accuracy"] == 0
+def test_multi_intent_must_name_the_same_intents_in_any_order():
+    gold = ["flight#airfare"] * 4
+    predicted = ["flight", "airfare#flight", "flight#airfare#airline", "flight#airfare"]
+    scores = score([["O"]] * 4, [prediction(["O"], p) for p in predicted], gold)
+    assert scores["intent_accuracy"] == pytest.approx(50)
 
 
 def test_without_intents_sentence_accuracy_is_tags_only():

@@ -2,7 +2,14 @@ import random
 
 import numpy as np
 
-from slotfill.preprocess import LENGTH_QUANTUM, EncodedSplit, Encoder, length_batches, pad_batch
+from slotfill.preprocess import (
+    LENGTH_QUANTUM,
+    EncodedSplit,
+    Encoder,
+    length_batches,
+    pad_batch,
+    same_intent,
+)
 
 TOKENS = [["fly", "to", "Boston"], ["from", "new", "york", "to", "denver", "tomorrow"]]
 TAGS = [["O", "O", "B-to"], ["O", "B-from", "I-from", "O", "B-to", "B-date"]]
@@ -24,9 +31,27 @@ def test_encoder_normalizes_and_truncates_words():
 
 
 def test_unseen_labels_become_minus_one():
-    targets = make_encoder().encode_targets(["O", "B-never"], "unseen_intent")
+    encoder = Encoder.build(TOKENS, TAGS, ["flight", "fare"], chars=False, max_word_length=4)
+    assert not encoder.multi_intent
+    targets = encoder.encode_targets(["O", "B-never"], "unseen_intent")
     assert list(targets["tags"]) == [0, -1]
     assert targets["intent"] == -1
+
+
+def test_multi_intent_labels_become_sets_of_single_intents():
+    encoder = Encoder.build(TOKENS, TAGS, INTENTS, chars=False, max_word_length=4,
+                            multi_intent=True)
+    assert encoder.multi_intent and encoder.intents.labels == ["fare", "flight"]
+    assert list(encoder.encode_targets(["O"], "flight#fare")["intent"]) == [1.0, 1.0]
+    # An unseen part is left out; the seen one is still a target.
+    assert list(encoder.encode_targets(["O"], "flight#never")["intent"]) == [0.0, 1.0]
+    # The default: each label is one class.
+    assert make_encoder().intents.labels == ["flight", "flight#fare"]
+
+
+def test_same_intent_ignores_order_only():
+    assert same_intent("a#b", "b#a") and same_intent("a", "a")
+    assert not same_intent("a#b", "a") and not same_intent("a", None)
 
 
 def test_pad_batch_rounds_lengths_and_pads_tags_with_minus_one():

@@ -9,6 +9,7 @@ from conftest import SMALL
 
 from slotfill import model_dir
 from slotfill.config import Config
+from slotfill.tagger import Tagger
 from slotfill.train import train
 
 
@@ -102,3 +103,22 @@ def test_nan_loss_stops_and_keeps_the_best_epoch(tmp_path, isolated_models, bund
     assert result.diverged and "nan" in result.stopped_early
     assert result.best_epoch == 1 and result.epochs_run == 1
     assert np.isfinite(result.test["slot_f1"])
+
+
+def test_multi_intent_model_predicts_sets_through_tagger_and_saved_model(
+        tmp_path, isolated_models, bundled):
+    import tensorflow as tf
+
+    config = Config(**{**SMALL, "epochs": 3}, multi_intent=True)
+    result = train(config, bundled, tmp_path / "multi", verbose=0)
+    tagger = Tagger.load(result.model_dir)
+    assert tagger.encoder.multi_intent and "flight#airfare" not in tagger.encoder.intents.labels
+    assert {"flight", "airfare"} <= set(tagger.encoder.intents.labels)
+    texts = ["show me flights and fares from boston to denver", "what is the fare to dallas"]
+    got = tagger.tag(texts)
+    served = tf.saved_model.load(str(result.model_dir / "saved_model"))
+    out = served.signatures["serving_default"](text=tf.constant(texts))
+    for i, r in enumerate(got):
+        assert r.intent and set(r.intent.split("#")) <= set(tagger.encoder.intents.labels)
+        assert out["intent"].numpy()[i].decode() == r.intent
+        assert float(out["intent_confidence"][i]) == pytest.approx(r.intent_confidence, abs=1e-5)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import keras
+import tensorflow as tf
 from keras import ops
 
 
@@ -23,7 +24,8 @@ class CharCNN(keras.layers.Layer):
         kernel_size: int, characters seen by one filter. Default 3.
 
     Inputs are character ids ``[batch, words, chars]`` with 0 as padding; the output
-    is ``[batch, words, filters]`` (zeros for padded words).
+    is ``[batch, words, filters]`` (zeros for padded words). Each distinct word of a
+    batch is encoded once (TensorFlow backend: ``tf.raw_ops.UniqueV2`` over rows).
 
     Example:
         >>> layer = CharCNN(vocab_size=40, filters=16)
@@ -57,13 +59,21 @@ class CharCNN(keras.layers.Layer):
         shape = ops.shape(inputs)
         # Explicit sizes, not -1: with zero words or characters -1 would be ambiguous.
         flat = ops.reshape(inputs, (shape[0] * shape[1], shape[2]))
+        # Utterances repeat words ("flights from boston to ...") and padding: encode each
+        # distinct word of the batch once, then copy its vector to every occurrence. Same
+        # result, a fraction of the work (ATIS batches hold ~3x more words than distinct ones).
+        distinct, occurrence = tf.raw_ops.UniqueV2(x=flat, axis=[0])
+        return ops.reshape(ops.take(self._encode(distinct), occurrence, axis=0),
+                           (shape[0], shape[1], self.filters))
+
+    def _encode(self, flat):
+        """Character ids [N, chars] -> word vectors [N, filters]."""
         real = ops.expand_dims(ops.cast(flat > 0, self.compute_dtype), -1)
         # Zeroed padding looks like the convolution's own edge padding, so a word's vector does
         # not depend on how far its batch was padded.
         hidden = self.conv(self.embedding(flat) * real)
         # Padding characters must not win the max; relu outputs are >= 0, so zeroing them is enough.
-        pooled = ops.max(hidden * real, axis=1)
-        return ops.reshape(pooled, (shape[0], shape[1], self.filters))
+        return ops.max(hidden * real, axis=1)
 
     def compute_mask(self, inputs, mask=None):
         # A real word has at least one character. Without this mask, Keras's Concatenate would

@@ -19,6 +19,24 @@ def test_char_cnn_shape_and_padding_invariance():
     assert layer.count_params() == 10 * 4 + 3 * 4 * 6 + 6
 
 
+def test_char_cnn_encodes_repeated_words_like_each_word_alone_and_trains():
+    layer = CharCNN(vocab_size=10, char_dim=4, filters=6, kernel_size=3)
+    chars = np.array([[[2, 3, 4], [5, 6, 0], [2, 3, 4]],
+                      [[5, 6, 0], [0, 0, 0], [7, 0, 0]]], dtype="int32")
+    out = np.asarray(layer(chars))
+    for b, t in np.ndindex(2, 3):
+        alone = np.asarray(layer(chars[b:b + 1, t:t + 1]))[0, 0]
+        np.testing.assert_allclose(out[b, t], alone, atol=1e-6)
+    np.testing.assert_array_equal(out[1, 1], 0.0)  # a padded word
+    # Gradients reach the weights through the shared (deduplicated) rows.
+    import tensorflow as tf
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(layer(chars) ** 2)
+    grads = tape.gradient(loss, layer.trainable_variables)
+    assert all(g is not None and float(tf.reduce_sum(tf.abs(tf.convert_to_tensor(g)))) > 0
+               for g in grads)
+
+
 def test_char_cnn_mask_keeps_padding_masked_after_concatenation():
     words = keras.Input((None,), dtype="int32")
     chars = keras.Input((None, None), dtype="int32")
