@@ -39,6 +39,7 @@ class Config:
     recurrent_init: str = "orthogonal"
     dropout: float = 0.3
     word_dropout: float = 0.05
+    punctuation_noise: float = 0.2   # share of training sentences given punctuation (augment)
     decoder: str = "crf"
     intent: bool = True
     intent_weight: float = 1.0
@@ -72,6 +73,8 @@ class Config:
             value = getattr(self, name)
             if not 0.0 <= value < 1.0:
                 raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+        if not 0.0 <= self.punctuation_noise <= 1.0:
+            raise ValueError(f"punctuation_noise must be in [0, 1], got {self.punctuation_noise!r}")
         if not 0.0 < self.valid_fraction < 1.0:
             raise ValueError(f"valid_fraction must be in (0, 1), got {self.valid_fraction!r}")
         for name in ("learning_rate", "intent_weight"):

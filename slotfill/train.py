@@ -15,6 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from slotfill import checkpoint, model_dir
+from slotfill.augment import add_punctuation
 from slotfill.config import Config
 from slotfill.errors import SlotfillError
 from slotfill.evaluate import evaluate, score
@@ -176,7 +177,10 @@ def train(config: Config, data: Any, out_dir: str | Path | None = None, *,
 
     train_split = data["train"]
     intents = train_split["intent"] if config.intent and all(train_split["intent"]) else None
-    encoder = Encoder.build(train_split["tokens"], train_split["tags"], intents,
+    # Seeded apart from the weights, so the same seed gives the same noisy sentences.
+    tokens, tags = add_punctuation(train_split["tokens"], train_split["tags"],
+                                   config.punctuation_noise, random.Random(config.seed))
+    encoder = Encoder.build(tokens, tags, intents,
                             chars=config.chars, max_word_length=config.max_word_length,
                             multi_intent=config.multi_intent)
     model = build_model(config, encoder)
@@ -189,7 +193,7 @@ def train(config: Config, data: Any, out_dir: str | Path | None = None, *,
         first_epoch = saved.next_epoch
         log.info("resuming after epoch %d", first_epoch)
 
-    encoded = EncodedSplit(encoder, train_split["tokens"], train_split["tags"], intents)
+    encoded = EncodedSplit(encoder, tokens, tags, intents)
     dataset = _dataset(encoded, config, encoder.chars is not None, "intent" in model.output_names,
                        first_epoch)
     log.info("training %s: %d parameters, %d train sentences", config.arch, model.count_params(),

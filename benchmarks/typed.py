@@ -1,0 +1,196 @@
+"""Typed-text benchmark: a trained model on test utterances rewritten the way people type.
+
+    python benchmarks/typed.py --model models/bilstm --data ../shared/datasets/atis
+        -> benchmarks/results/typed_<data>.{json,md}
+
+Benchmark test sets are clean transcripts. Each test utterance is rewritten, with a
+fixed seed, in four ways, and the model tags the raw text (tokenizer included):
+
+- ``unseen cities``: every ``*city_name`` slot value becomes a city the training data
+  never names (Taipei, Reykjavik, Kuala Lumpur, ...);
+- ``capitals``: sentence case, slot values in Title Case, one utterance in five in upper case;
+- ``punctuation``: a ``?`` or ``.`` at the end, and a comma before a word outside a slot;
+- ``digit ordinals``: ``day_number`` values in words become digits (``twenty first`` -> ``21st``);
+
+and ``all`` applies the four together. Gold tags follow every rewrite (punctuation is
+``O``; a rewritten value keeps its slot). Scores are seqeval slot F1 and intent accuracy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import RESULTS, environment, environment_markdown, write_atomic, write_json  # noqa: E402
+
+UNSEEN_CITIES = (
+    "taipei", "reykjavik", "nairobi", "lagos", "osaka", "kaohsiung", "lisbon", "prague",
+    "helsinki", "edinburgh", "manila", "jakarta", "hanoi", "lima", "bogota", "kuala lumpur",
+    "cape town", "rio de janeiro", "sao paulo", "tel aviv", "hong kong", "abu dhabi",
+    "ulaanbaatar", "casablanca", "auckland", "krakow", "porto", "seville", "marrakech", "cusco",
+)
+_UNITS = ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth"]
+ORDINAL_WORDS: dict[str, int] = {
+    **{w: i + 1 for i, w in enumerate(_UNITS)},
+    "tenth": 10, "eleventh": 11, "twelfth": 12, "thirteenth": 13, "fourteenth": 14,
+    "fifteenth": 15, "sixteenth": 16, "seventeenth": 17, "eighteenth": 18, "nineteenth": 19,
+    "twentieth": 20, "thirtieth": 30,
+    **{f"twenty {w}": 21 + i for i, w in enumerate(_UNITS)},
+    "thirty first": 31,
+}
+
+Example = tuple[list[str], list[str]]          # tokens, tags
+Rewrite = Callable[[list[str], list[str], random.Random, list[str]], Example]
+
+
+def _spans(tags: list[str]) -> list[tuple[int, int, str]]:
+    from slotfill.bio import to_spans
+
+    return [(s.start, s.end, s.slot) for s in to_spans(tags)]
+
+
+def _replace_spans(tokens: list[str], tags: list[str],
+                   new_value: Callable[[str, list[str]], list[str] | None]) -> Example:
+    """Rebuild the sentence with some slot values replaced (by tokens) and tags to match."""
+    out_tokens, out_tags, at = [], [], 0
+    for start, end, slot in _spans(tags):
+        out_tokens += tokens[at:start]
+        out_tags += tags[at:start]
+        value = new_value(slot, tokens[start:end])
+        value = tokens[start:end] if value is None else value
+        out_tokens += value
+        out_tags += [f"B-{slot}"] + [f"I-{slot}"] * (len(value) - 1)
+        at = end
+    return out_tokens + tokens[at:], out_tags + tags[at:]
+
+
+def unseen_cities(tokens, tags, rng, cities) -> Example:
+    return _replace_spans(tokens, tags, lambda slot, value: (
+        rng.choice(cities).split() if slot.endswith("city_name") else None))
+
+
+def capitals(tokens, tags, rng, cities) -> Example:
+    if rng.random() < 0.2:
+        return [t.upper() for t in tokens], tags
+    tokens, tags = _replace_spans(tokens, tags, lambda slot, value: [v.title() for v in value])
+    return [tokens[0][:1].upper() + tokens[0][1:]] + tokens[1:], tags
+
+
+def punctuation(tokens, tags, rng, cities) -> Example:
+    tokens, tags = list(tokens), list(tags)
+    gaps = [i for i in range(1, len(tokens)) if tags[i] == "O"]
+    if gaps and rng.random() < 0.5:
+        # Written "boston, please": the comma sticks to the previous word and is split off.
+        at = rng.choice(gaps)
+        tokens.insert(at, ",")
+        tags.insert(at, "O")
+    return tokens + [rng.choice("?.")], tags + ["O"]
+
+
+def digit_ordinals(tokens, tags, rng, cities) -> Example:
+    def digits(slot: str, value: list[str]) -> list[str] | None:
+        number = ORDINAL_WORDS.get(" ".join(value).lower()) if slot.endswith("day_number") else None
+        if number is None:
+            return None
+        suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(
+            number % 10, "th")
+        return [f"{number}{suffix}"]
+
+    return _replace_spans(tokens, tags, digits)
+
+
+REWRITES: dict[str, list[Rewrite]] = {
+    "clean": [],
+    "unseen cities": [unseen_cities],
+    "capitals": [capitals],
+    "punctuation": [punctuation],
+    "digit ordinals": [digit_ordinals],
+    "all": [unseen_cities, digit_ordinals, capitals, punctuation],
+}
+
+
+def to_text(tokens: list[str]) -> str:
+    """Join tokens as typed: punctuation sticks to the word before it."""
+    text = ""
+    for token in tokens:
+        text += token if token in {",", "?", ".", "!"} and text else (" " if text else "") + token
+    return text
+
+
+def rewrite_split(tokens: list[list[str]], tags: list[list[str]], rewrites: list[Rewrite],
+                  cities: list[str], seed: int) -> list[Example]:
+    rng = random.Random(seed)
+    out = []
+    for sentence, labels in zip(tokens, tags, strict=True):
+        sentence, labels = list(sentence), list(labels)
+        for rewrite in rewrites:
+            sentence, labels = rewrite(sentence, labels, rng, cities)
+        out.append((sentence, labels))
+    return out
+
+
+def score_typed(tagger: Any, examples: list[Example], intents: list[str] | None) -> dict[str, Any]:
+    """Tag the raw texts; tokens must come back as written (they do by construction)."""
+    from slotfill.evaluate import score
+    from slotfill.tagger import Prediction
+
+    results = tagger.tag([to_text(tokens) for tokens, _ in examples])
+    mismatched = sum(r.tokens != tokens for r, (tokens, _) in zip(results, examples))
+    if mismatched:
+        raise RuntimeError(f"{mismatched} rewritten utterances tokenized differently")
+    predictions = [Prediction(r.tags, [], r.intent, r.intent_confidence) for r in results]
+    scores = score([tags for _, tags in examples], predictions, intents)
+    return {k: scores[k] for k in ("slot_f1", "intent_accuracy", "sentence_accuracy")}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", required=True, help="trained model folder")
+    parser.add_argument("--data", required=True, help="dataset folder (its test split is used)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--name", default=None, help="result file stem (default from data)")
+    args = parser.parse_args()
+
+    from slotfill.data import load_dataset
+    from slotfill.tagger import Tagger
+
+    env = environment()
+    data = load_dataset(args.data)
+    tagger = Tagger.load(args.model)
+    train = data["train"]
+    known = {" ".join(t[s:e]).lower() for t, g in zip(train["tokens"], train["tags"])
+             for s, e, slot in _spans(list(g)) if slot.endswith("city_name")}
+    cities = [c for c in UNSEEN_CITIES if c not in known]
+    test = data["test"]
+    intents = list(test["intent"]) if any(test["intent"]) else None
+    rows = []
+    for name, rewrites in REWRITES.items():
+        examples = rewrite_split(list(test["tokens"]), list(test["tags"]), rewrites, cities,
+                                 args.seed)
+        rows.append({"rewrite": name, **score_typed(tagger, examples, intents)})
+        print(rows[-1], flush=True)
+
+    dataset = Path(args.data).name
+    stem = args.name or f"typed_{dataset}"
+    write_json(args.out / f"{stem}.json", {"model": args.model, "rows": rows, "cities": cities,
+                                           **env})
+    lines = [f"# Typed text on {dataset}", "",
+             f"Model `{args.model}`; the test split rewritten (see `benchmarks/typed.py`).", "",
+             "| rewrite | slot F1 | intent acc | sentence acc |", "|---|---:|---:|---:|"]
+    for r in rows:
+        intent = "n/a" if r["intent_accuracy"] is None else f"{r['intent_accuracy']:.2f}"
+        lines.append(f"| {r['rewrite']} | {r['slot_f1']:.2f} | {intent} | "
+                     f"{r['sentence_accuracy']:.2f} |")
+    write_atomic(args.out / f"{stem}.md", "\n".join(lines) + "\n\n" + environment_markdown(env))
+
+
+if __name__ == "__main__":
+    main()
