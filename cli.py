@@ -118,6 +118,9 @@ def _model_option(f: Callable) -> Callable:
 @click.option("--punctuation-noise", type=click.FloatRange(0, 1),
               default=DEFAULTS.punctuation_noise, show_default=True,
               help="Share of training sentences given punctuation tagged O, for typed text.")
+@click.option("--name-noise", type=click.FloatRange(0, 1), default=DEFAULTS.name_noise,
+              show_default=True,
+              help="Share of name-like slot values (cities...) replaced by made-up names.")
 @click.option("--window", type=click.IntRange(min=0), default=None,
               show_default=f"{SINGLE_DIRECTION_WINDOW} for one-direction archs, 0 for bi*",
               help="Words of context on each side fed to every step (Mesnil et al. use 3).")

@@ -86,17 +86,28 @@ def summarize(arch: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def previous_rows(path: Path, replaced: list[str]) -> list[dict[str, Any]]:
+    """The rows of an earlier result file whose arch is not being measured again."""
+    if not path.is_file():
+        return []
+    rows = json.loads(path.read_text())
+    return [row for row in (rows if isinstance(rows, list) else [rows])
+            if row["arch"] not in replaced]
+
+
 def markdown(title: str, rows: list[dict[str, Any]], env: dict[str, Any]) -> str:
     lines = [f"# {title}", "", "Test split, seqeval entity F1 (mean ± std over seeds); "
              "intent and sentence accuracy in %.", "",
              "| arch | params | slot F1 | per seed | intent acc | sentence acc | best epochs "
-             "| s/epoch |",
-             "|---|---:|---:|---|---:|---:|---|---:|"]
+             "| s/epoch | commit |",
+             "|---|---:|---:|---|---:|---:|---|---:|---|"]
     for r in rows:
+        commit = ((r.get("git") or {}).get("commit") or "unknown")[:8]
         lines.append(
             f"| {r['arch']} | {r['params']:,} | {r['f1_mean']:.2f} ± {r['f1_std']:.2f} | "
             f"{', '.join(f'{x:.2f}' for x in r['seeds'])} | {r['intent_accuracy_mean']:.2f} | "
-            f"{r['sentence_accuracy_mean']:.2f} | {r['best_epochs']} | {r['sec_per_epoch']:.1f} |")
+            f"{r['sentence_accuracy_mean']:.2f} | {r['best_epochs']} | {r['sec_per_epoch']:.1f} "
+            f"| {commit} |")
     return "\n".join(lines) + "\n\n" + environment_markdown(env)
 
 
@@ -110,6 +121,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--name", default=None, help="result file stem (default from data)")
     parser.add_argument("--jobs", type=int, default=1, help="trainings run at once")
+    parser.add_argument("--update", action="store_true",
+                        help="keep the other archs' rows of an existing result file")
     args = parser.parse_args()
 
     dataset = Path(args.data).name
@@ -118,6 +131,7 @@ def main() -> None:
     env = environment()
     env["jobs"] = args.jobs
     threads = max(1, (os.cpu_count() or 1) // args.jobs) if args.jobs > 1 else None
+    kept = previous_rows(args.out / f"{stem}.json", archs) if args.update else []
     rows: list[dict[str, Any]] = []
     pool = ThreadPoolExecutor(max(1, args.jobs))
     futures = {arch: [pool.submit(run_one, arch, seed, args.data, threads) for seed in args.seeds]
@@ -128,13 +142,13 @@ def main() -> None:
             run = future.result()
             print(json.dumps(run), flush=True)
             runs.append(run)
-        rows.append(summarize(arch, runs))
-        records = [{**row, "machine": env["machine"], "versions": env["versions"],
-                    "command": env["command"]["command"], "git": env["git"], "date": env["date"]}
-                   for row in rows]
+        rows.append({**summarize(arch, runs), "machine": env["machine"],
+                     "versions": env["versions"], "command": env["command"]["command"],
+                     "git": env["git"], "date": env["date"]})
+        records = sorted(kept + rows, key=lambda r: ARCHS.index(r["arch"]))
         write_json(args.out / f"{stem}.json", records if not args.default else records[0])
         title = "Default model" if args.default else "Architectures"
-        write_atomic(args.out / f"{stem}.md", markdown(f"{title} on {dataset}", rows, env))
+        write_atomic(args.out / f"{stem}.md", markdown(f"{title} on {dataset}", records, env))
 
 
 if __name__ == "__main__":

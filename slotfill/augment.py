@@ -4,8 +4,10 @@ Benchmarks such as ATIS are lower-case transcripts without punctuation, but user
 ``Flights from Taipei to Boston?``. The tokenizer splits the ``?`` off as its own token;
 a model that never saw one tags it at random (``? -> B-depart_date.year``). Adding end
 marks and commas, tagged ``O``, to some training sentences teaches it that punctuation
-is outside every slot and does not change the slots around it. (Case is handled by
-normalisation, unseen words by the character CNN and word dropout.)
+is outside every slot and does not change the slots around it. Likewise users name
+cities the data never mentions; replacing some name-like slot values by made-up names
+(unknown words, new spellings) teaches the model to tag a name from its context and form.
+(Case is handled by normalisation.)
 """
 
 from __future__ import annotations
@@ -45,4 +47,76 @@ def add_punctuation(tokens: Sequence[Sequence[str]], tags: Sequence[Sequence[str
             labels.append("O")
         out_tokens.append(sentence)
         out_tags.append(labels)
+    return out_tokens, out_tags
+
+
+# A slot type is "open" (names: cities, airlines, artists) when training gives it at least
+# this many distinct values, few of them with digits, and about a word of its own per value.
+# Closed or composed types (months, "twenty first", "5 pm", flight numbers) are left alone:
+# a made-up month would only teach the model to call any unknown word after "on" a month.
+OPEN_SLOT_MIN_VALUES = 20
+_CONSONANTS = "bcdfghjklmnprstvwz"
+_VOWELS = "aeiou"
+
+
+def open_slot_types(tags: Sequence[Sequence[str]], tokens: Sequence[Sequence[str]],
+                    min_values: int = OPEN_SLOT_MIN_VALUES) -> set[str]:
+    """Slot types whose values are names: at least ``min_values`` distinct values, at most
+    a fifth of them with a digit, and at least as many distinct words as values (numbers
+    and times are composed from a few words: "twenty first", "twenty second")."""
+    from slotfill.bio import to_spans
+
+    values: dict[str, set[str]] = {}
+    for sentence, labels in zip(tokens, tags, strict=True):
+        for span in to_spans(labels):
+            values.setdefault(span.slot, set()).add(" ".join(sentence[span.start:span.end]))
+    return {slot for slot, seen in values.items()
+            if len(seen) >= min_values
+            and sum(any(c.isdigit() for c in v) for v in seen) <= len(seen) / 5
+            and len({w for v in seen for w in v.split()}) >= len(seen)}
+
+
+def made_up_name(rng: random.Random) -> list[str]:
+    """One to three pronounceable made-up words, e.g. ``['kavoru']`` or ``['tes', 'mirano']``."""
+    words = []
+    for _ in range(rng.choice((1, 1, 2, 3))):
+        syllables = rng.randint(1, 3)
+        words.append("".join(rng.choice(_CONSONANTS) + rng.choice(_VOWELS)
+                             for _ in range(syllables)) + rng.choice(("", "", "n", "r", "s")))
+    return words
+
+
+def replace_slot_values(tokens: Sequence[Sequence[str]], tags: Sequence[Sequence[str]],
+                        rate: float, rng: random.Random,
+                        slot_types: set[str]) -> tuple[list[list[str]], list[list[str]]]:
+    """Copies where each value of an open slot type is, with probability ``rate``, a made-up name.
+
+    Names a user types are often absent from the training data ("arrive Taipei"); a
+    made-up name in a known context teaches the model to tag a value from its context and
+    form rather than from having seen it. The replacement keeps the slot type.
+
+    Example:
+        >>> replace_slot_values([["to", "boston"]], [["O", "B-city"]], 1.0, random.Random(0),
+        ...                     {"city"})
+        ([['to', 'muvu']], [['O', 'B-city']])
+    """
+    if not 0.0 <= rate <= 1.0:
+        raise ValueError(f"rate must be in [0, 1], got {rate!r}")
+    from slotfill.bio import to_spans
+
+    out_tokens, out_tags = [], []
+    for sentence, labels in zip(tokens, tags, strict=True):
+        new_tokens: list[str] = []
+        new_tags: list[str] = []
+        at = 0
+        for span in to_spans(labels):
+            if span.slot not in slot_types or rng.random() >= rate:
+                continue
+            name = made_up_name(rng)
+            new_tokens += sentence[at:span.start] + name
+            new_tags += list(labels[at:span.start]) + [f"B-{span.slot}"] + [
+                f"I-{span.slot}"] * (len(name) - 1)
+            at = span.end
+        out_tokens.append(new_tokens + list(sentence[at:]))
+        out_tags.append(new_tags + list(labels[at:]))
     return out_tokens, out_tags

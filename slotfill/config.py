@@ -40,6 +40,7 @@ class Config:
     dropout: float = 0.3
     word_dropout: float = 0.05
     punctuation_noise: float = 0.2   # share of training sentences given punctuation (augment)
+    name_noise: float = 0.15         # share of open-slot values made-up names (augment)
     decoder: str = "crf"
     intent: bool = True
     intent_weight: float = 1.0
@@ -73,8 +74,9 @@ class Config:
             value = getattr(self, name)
             if not 0.0 <= value < 1.0:
                 raise ValueError(f"{name} must be in [0, 1), got {value!r}")
-        if not 0.0 <= self.punctuation_noise <= 1.0:
-            raise ValueError(f"punctuation_noise must be in [0, 1], got {self.punctuation_noise!r}")
+        for name in ("punctuation_noise", "name_noise"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)!r}")
         if not 0.0 < self.valid_fraction < 1.0:
             raise ValueError(f"valid_fraction must be in (0, 1), got {self.valid_fraction!r}")
         for name in ("learning_rate", "intent_weight"):

@@ -15,7 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from slotfill import checkpoint, model_dir
-from slotfill.augment import add_punctuation
+from slotfill.augment import add_punctuation, open_slot_types, replace_slot_values
 from slotfill.config import Config
 from slotfill.errors import SlotfillError
 from slotfill.evaluate import evaluate, score
@@ -177,12 +177,16 @@ def train(config: Config, data: Any, out_dir: str | Path | None = None, *,
 
     train_split = data["train"]
     intents = train_split["intent"] if config.intent and all(train_split["intent"]) else None
-    # Seeded apart from the weights, so the same seed gives the same noisy sentences.
+    # Noise for typed text (slotfill.augment), seeded so the same seed gives the same data.
+    noise = random.Random(config.seed)
     tokens, tags = add_punctuation(train_split["tokens"], train_split["tags"],
-                                   config.punctuation_noise, random.Random(config.seed))
+                                   config.punctuation_noise, noise)
     encoder = Encoder.build(tokens, tags, intents,
                             chars=config.chars, max_word_length=config.max_word_length,
                             multi_intent=config.multi_intent)
+    # After the vocabulary is built: made-up names must be unknown words, like a user's.
+    tokens, tags = replace_slot_values(tokens, tags, config.name_noise, noise,
+                                       open_slot_types(tags, tokens))
     model = build_model(config, encoder)
     compile_model(model, config)
     tagger = Tagger(model, config, encoder)

@@ -30,3 +30,15 @@ def test_markdown_table_lists_each_arch_and_the_environment():
     text = markdown("Architectures on atis", [summarize("bilstm", RUNS)], environment())
     assert "| bilstm | 1,000 | 96.00 ± 1.00 | 95.00, 96.00, 97.00 |" in text
     assert "| command |" in text
+
+
+def test_update_keeps_rows_of_archs_not_measured_again(tmp_path):
+    import json
+
+    from benchmarks.accuracy import previous_rows
+
+    path = tmp_path / "archs.json"
+    assert previous_rows(path, ["elman"]) == []
+    rows = [{**summarize(arch, RUNS), "arch": arch} for arch in ("elman", "jordan", "bilstm")]
+    path.write_text(json.dumps(rows))
+    assert [r["arch"] for r in previous_rows(path, ["jordan"])] == ["elman", "bilstm"]

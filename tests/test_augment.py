@@ -2,7 +2,13 @@ import random
 
 import pytest
 
-from slotfill.augment import COMMA, END_MARKS, add_punctuation
+from slotfill.augment import (
+    COMMA,
+    END_MARKS,
+    add_punctuation,
+    open_slot_types,
+    replace_slot_values,
+)
 from slotfill.bio import to_spans
 
 TOKENS = [["flights", "from", "new", "york", "to", "los", "angeles"], ["hello"], []]
@@ -46,3 +52,32 @@ def test_same_seed_same_noise_and_rate_is_roughly_kept():
 def test_bad_rate_is_rejected():
     with pytest.raises(ValueError, match="rate"):
         add_punctuation(TOKENS, TAGS, 1.5, random.Random(0))
+
+
+def test_open_slot_types_are_the_name_like_ones():
+    cities = [(["to", f"{c}ville"], ["O", "B-city"]) for c in "abcdefghijklmnopqrstuvwxy"]
+    numbers = [(["flight", str(100 + i)], ["O", "B-number"]) for i in range(30)]
+    units = ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth",
+             "ninth", "tenth", "eleventh"]
+    dates = [(["on", tens, unit], ["O", "B-date", "I-date"])
+             for tens in ("twenty", "thirty") for unit in units]
+    days = [(["on", "monday"], ["O", "B-day"])] * 30
+    examples = cities + numbers + dates + days
+    # 25 one-word cities: open. Flight numbers have digits; the 22 dates are composed from
+    # 13 words; "monday" is one value.
+    assert open_slot_types([t for _, t in examples], [w for w, _ in examples]) == {"city"}
+
+
+def test_made_up_names_replace_whole_open_values_only():
+    tokens = [["from", "new", "york", "on", "monday"]] * 50
+    tags = [["O", "B-city", "I-city", "O", "B-day"]] * 50
+    out_tokens, out_tags = replace_slot_values(tokens, tags, 0.5, random.Random(0), {"city"})
+    replaced = [t for t in out_tokens if t[1:3] != ["new", "york"]]
+    assert 10 < len(replaced) < 40
+    for sentence, labels in zip(out_tokens, out_tags):
+        assert sentence[0] == "from" and sentence[-2:] == ["on", "monday"]
+        assert labels[-2:] == ["O", "B-day"]
+        city = [t for t, g in zip(sentence, labels) if g.endswith("city")]
+        assert labels[1] == "B-city" and all(g == "I-city" for g in labels[2:len(city) + 1])
+        assert all(word.isalpha() and word.islower() for word in city)
+    assert tokens[0] == ["from", "new", "york", "on", "monday"]  # inputs untouched
