@@ -39,9 +39,10 @@ def _elman(config: Config, num_tags: int, name: str) -> keras.layers.Layer:
 
 
 def _jordan(config: Config, num_tags: int, name: str) -> keras.layers.Layer:
-    # The fed-back state is the previous tag posterior, as in Mesnil et al.
+    # The fed-back state is the previous tag posterior, as in Mesnil et al.; the emission
+    # layer reads its log (see JordanRNNCell: probabilities saturate and train slowly).
     return JordanRNN(config.hidden, output_units=num_tags, activation=config.activation,
-                     recurrent_initializer=_recurrent_initializer(config),
+                     recurrent_initializer=_recurrent_initializer(config), log_output=True,
                      return_sequences=True, name=name)
 
 

@@ -50,6 +50,9 @@ class JordanRNNCell(keras.layers.Layer):
             Default ``"glorot_uniform"``.
         bias_initializer: initializer of ``bias`` (units) and ``output_bias``
             (output_units). Default ``"zeros"``.
+        log_output: bool, return log y_t instead of y_t (the state fed back is still y_t).
+            A tagger that puts a layer on top learns far faster from log-probabilities:
+            probabilities saturate, and their gradients vanish. Default False.
         **kwargs: base ``keras.layers.Layer`` arguments (name, dtype, trainable).
 
     Example:
@@ -75,6 +78,7 @@ class JordanRNNCell(keras.layers.Layer):
         recurrent_initializer: Any = "orthogonal",
         output_initializer: Any = "glorot_uniform",
         bias_initializer: Any = "zeros",
+        log_output: bool = False,
         **kwargs,
     ) -> None:
         check_positive_int(units, "units")
@@ -99,6 +103,7 @@ class JordanRNNCell(keras.layers.Layer):
         self.recurrent_initializer = resolved["recurrent_initializer"]
         self.output_initializer = resolved["output_initializer"]
         self.bias_initializer = resolved["bias_initializer"]
+        self.log_output = bool(log_output)
         self.state_size = output_units
         self.output_size = output_units
 
@@ -164,6 +169,9 @@ class JordanRNNCell(keras.layers.Layer):
         if output_bias is not None:
             z_y = z_y + output_bias
         y = self.output_activation(z_y)
+        if self.log_output:
+            # The floor keeps log finite where a softmax underflows to 0.
+            return ops.log(ops.maximum(y, 1e-12)), [y]
         return y, [y]
 
     def get_config(self) -> dict:
@@ -178,6 +186,7 @@ class JordanRNNCell(keras.layers.Layer):
             "recurrent_initializer": keras.initializers.serialize(self.recurrent_initializer),
             "output_initializer": keras.initializers.serialize(self.output_initializer),
             "bias_initializer": keras.initializers.serialize(self.bias_initializer),
+            "log_output": self.log_output,
         }
 
 
@@ -191,6 +200,7 @@ _CELL_ARGUMENTS = (
     "recurrent_initializer",
     "output_initializer",
     "bias_initializer",
+    "log_output",
 )
 
 
@@ -211,7 +221,7 @@ class JordanRNN(CellRNN):
 
     Args:
         units, output_units, activation, output_activation, use_bias, kernel_initializer,
-        recurrent_initializer, output_initializer, bias_initializer:
+        recurrent_initializer, output_initializer, bias_initializer, log_output:
             as for ``JordanRNNCell``.
         return_sequences: bool, return every step's y_t (for tagging) instead of the last.
             Default True.
@@ -243,6 +253,7 @@ class JordanRNN(CellRNN):
         recurrent_initializer: Any = "orthogonal",
         output_initializer: Any = "glorot_uniform",
         bias_initializer: Any = "zeros",
+        log_output: bool = False,
         return_sequences: bool = True,
         go_backwards: bool = False,
         **kwargs,
@@ -257,6 +268,7 @@ class JordanRNN(CellRNN):
             recurrent_initializer=recurrent_initializer,
             output_initializer=output_initializer,
             bias_initializer=bias_initializer,
+            log_output=log_output,
             dtype=kwargs.get("dtype"),
             trainable=kwargs.get("trainable", True),
             name="jordan_rnn_cell",
@@ -276,4 +288,5 @@ class JordanRNN(CellRNN):
     recurrent_initializer = cell_property("recurrent_initializer")
     output_initializer = cell_property("output_initializer")
     bias_initializer = cell_property("bias_initializer")
+    log_output = cell_property("log_output")
 

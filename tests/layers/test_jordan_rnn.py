@@ -92,6 +92,20 @@ def test_matches_numpy_recurrence(use_wrapper):
     np.testing.assert_allclose(layer(x).numpy(), expected, atol=1e-5)
 
 
+def test_log_output_returns_log_probabilities_and_still_feeds_back_probabilities():
+    plain = JordanRNN(4, 3, return_state=True)
+    logged = JordanRNN(4, 3, log_output=True, return_state=True)
+    for layer in (plain, logged):
+        layer.build((None, 5, 2))
+        set_random_weights(layer.cell, seed=4)
+    x = RNG.normal(size=(2, 5, 2)).astype("float32")
+    probs, state = plain(x)
+    logs, logged_state = logged(x)
+    np.testing.assert_allclose(np.exp(logs.numpy()), probs.numpy(), atol=1e-6)
+    np.testing.assert_allclose(logged_state.numpy(), state.numpy(), atol=1e-6)
+    assert JordanRNN.from_config(logged.get_config()).log_output
+
+
 def test_fed_back_state_is_the_previous_output():
     layer = JordanRNN(4, 3, output_activation="linear", return_state=True)
     layer.build((None, 4, 2))
