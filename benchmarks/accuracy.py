@@ -2,6 +2,7 @@
 
     python benchmarks/accuracy.py --data ../shared/datasets/atis --archs all --seeds 1 2 3
         -> benchmarks/results/archs_atis.{json,md}     (every --arch at its default settings)
+           and default_atis.{json,md} from its bilstm row (the default model)
     python benchmarks/accuracy.py --data ../shared/datasets/atis --default --seeds 1 2 3
         -> benchmarks/results/default_atis.{json,md}   (the default model, with intent scores)
 
@@ -27,7 +28,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import RESULTS, environment, environment_markdown, write_atomic, write_json  # noqa: E402
-from slotfill.config import ARCHS  # noqa: E402
+from slotfill.config import ARCHS, Config  # noqa: E402
+
+DEFAULT_ARCH = Config().arch
 
 WORKER = """
 import json, sys, time
@@ -95,6 +98,11 @@ def previous_rows(path: Path, replaced: list[str]) -> list[dict[str, Any]]:
             if row["arch"] not in replaced]
 
 
+def write_default(stem: Path, row: dict[str, Any], dataset: str, env: dict[str, Any]) -> None:
+    write_json(stem.with_suffix(".json"), row)
+    write_atomic(stem.with_suffix(".md"), markdown(f"Default model on {dataset}", [row], env))
+
+
 def markdown(title: str, rows: list[dict[str, Any]], env: dict[str, Any]) -> str:
     lines = [f"# {title}", "", "Test split, seqeval entity F1 (mean ± std over seeds); "
              "intent and sentence accuracy in %.", "",
@@ -146,9 +154,14 @@ def main() -> None:
                      "versions": env["versions"], "command": env["command"]["command"],
                      "git": env["git"], "date": env["date"]})
         records = sorted(kept + rows, key=lambda r: ARCHS.index(r["arch"]))
-        write_json(args.out / f"{stem}.json", records if not args.default else records[0])
-        title = "Default model" if args.default else "Architectures"
-        write_atomic(args.out / f"{stem}.md", markdown(f"{title} on {dataset}", records, env))
+        if args.default:
+            write_default(args.out / stem, rows[-1], dataset, env)
+            continue
+        write_json(args.out / f"{stem}.json", records)
+        write_atomic(args.out / f"{stem}.md", markdown(f"Architectures on {dataset}", records, env))
+        if arch == DEFAULT_ARCH and args.name is None:
+            # The default arch at default settings *is* the default model: record it as such.
+            write_default(args.out / f"default_{dataset}", rows[-1], dataset, env)
 
 
 if __name__ == "__main__":
