@@ -146,7 +146,8 @@ def score_typed(tagger: Any, examples: list[Example], intents: list[str] | None)
         raise RuntimeError(f"{mismatched} rewritten utterances tokenized differently")
     predictions = [Prediction(r.tags, [], r.intent, r.intent_confidence) for r in results]
     scores = score([tags for _, tags in examples], predictions, intents)
-    return {k: scores[k] for k in ("slot_f1", "intent_accuracy", "sentence_accuracy")}
+    return {k: None if scores[k] is None else float(scores[k])
+            for k in ("slot_f1", "intent_accuracy", "sentence_accuracy")}
 
 
 def main() -> None:
