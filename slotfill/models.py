@@ -104,7 +104,7 @@ def build_model(config: Config, encoder: Encoder) -> keras.Model:
         char_vectors = CharCNN(len(encoder.chars), config.char_dim, config.char_filters,
                                name="char_cnn")(chars)
         x = keras.layers.Concatenate(name="word_features")([x, char_vectors])
-    x = keras.layers.Dropout(config.dropout, seed=config.seed, name="dropout_0")(x)
+    x = word_features = keras.layers.Dropout(config.dropout, seed=config.seed, name="dropout_0")(x)
     if config.context_window > 0:
         x = ContextWindow(config.context_window, name="context_window")(x)
     x = recurrent_stack(x, config, num_tags)
@@ -118,7 +118,12 @@ def build_model(config: Config, encoder: Encoder) -> keras.Model:
     else:
         outputs["tags"] = keras.layers.Activation("softmax", name="tags")(emissions)
     if config.intent and encoder.intents is not None:
-        pooled = SequencePooling(name="pooling")(x)
+        features = x
+        if config.cell == "jordan":
+            # A Jordan encoder's output is only the tag posteriors, which say little about
+            # the intent ("fares" is tagged O): the intent also reads the word features.
+            features = keras.layers.Concatenate(name="intent_features")([word_features, x])
+        pooled = SequencePooling(name="pooling")(features)
         # A set of intents: one independent probability each; a single label: a distribution.
         activation = "sigmoid" if encoder.multi_intent else "softmax"
         outputs["intent"] = keras.layers.Dense(len(encoder.intents), activation=activation,
