@@ -109,7 +109,7 @@ def test_multi_intent_model_predicts_sets_through_tagger_and_saved_model(
         tmp_path, isolated_models, bundled):
     import tensorflow as tf
 
-    config = Config(**{**SMALL, "epochs": 3}, multi_intent=True)
+    config = Config(**{**SMALL, "epochs": 1}, multi_intent=True)
     result = train(config, bundled, tmp_path / "multi", verbose=0)
     tagger = Tagger.load(result.model_dir)
     assert tagger.encoder.multi_intent and "flight#airfare" not in tagger.encoder.intents.labels
