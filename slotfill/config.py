@@ -97,12 +97,8 @@ class Config:
         if self.window is not None:
             return self.window
         # A one-direction tagger cannot see what follows a word ("boston *to*"); a short
-        # window gives it that, as in Mesnil et al. A bidirectional one sees it already,
-        # except a Jordan one: each direction passes on only its own tag decision, which it
-        # must make from one side of the sentence unless it reads a window.
-        if self.bidirectional and self.cell != "jordan":
-            return 0
-        return SINGLE_DIRECTION_WINDOW
+        # window gives it that, as in Mesnil et al. A bidirectional one sees it already.
+        return 0 if self.bidirectional else SINGLE_DIRECTION_WINDOW
 
     @property
     def cell(self) -> str:

@@ -33,7 +33,6 @@ def test_unknown_fields_are_rejected():
 
 def test_window_defaults_by_direction_and_can_be_set():
     assert Config(arch="bilstm").context_window == 0
-    assert Config(arch="bijordan").context_window == SINGLE_DIRECTION_WINDOW
     assert Config(arch="lstm").context_window == SINGLE_DIRECTION_WINDOW > 0
     # Changing the arch re-derives the default; an explicit window is kept as given.
     assert Config(arch="lstm").replace(arch="bigru").context_window == 0
