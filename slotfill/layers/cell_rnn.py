@@ -21,23 +21,20 @@ from keras.src import tree
 
 
 def resolve_activation(value: Any, argument: str):
-    try:
-        return keras.activations.get(value)
-    except (ValueError, TypeError) as error:
-        raise ValueError(
-            f"{argument} must be an activation name or callable known to Keras, "
-            f"got {value!r}"
-        ) from error
+    return _resolve(keras.activations.get, value, argument, "an activation name or callable")
 
 
 def resolve_initializer(value: Any, argument: str):
+    return _resolve(keras.initializers.get, value, argument,
+                    "an initializer name, config or instance")
+
+
+def _resolve(get, value: Any, argument: str, expected: str):
+    """``get(value)``, with Keras's errors turned into one that names the argument."""
     try:
-        return keras.initializers.get(value)
+        return get(value)
     except (ValueError, TypeError) as error:
-        raise ValueError(
-            f"{argument} must be an initializer name, config or instance known to Keras, "
-            f"got {value!r}"
-        ) from error
+        raise ValueError(f"{argument} must be {expected} known to Keras, got {value!r}") from error
 
 
 def check_positive_int(value: Any, argument: str) -> None:
