@@ -23,7 +23,15 @@ import sys
 
 import tensorflow as tf
 
-from slotfill.tokenizer import CLOSING, MIN_STEM_BEFORE_PERIOD, OPENING, PERIOD, WHITESPACE
+from slotfill.tokenizer import (
+    CLOSING,
+    DIGIT_ORDINAL,
+    MIN_STEM_BEFORE_PERIOD,
+    OPENING,
+    ORDINAL_WORDS,
+    PERIOD,
+    WHITESPACE,
+)
 
 _REPLACEMENT_CHAR = 0xFFFD
 _NUL = "\x00"
@@ -115,7 +123,9 @@ def tokenize_graph(texts: tf.Tensor) -> tf.RaggedTensor:
 
 
 def normalize_graph(tokens: tf.Tensor | tf.RaggedTensor) -> tf.Tensor | tf.RaggedTensor:
-    """Lower-case every string element-wise exactly as :func:`slotfill.tokenizer.normalize`.
+    """Normalise every string element-wise exactly as :func:`slotfill.tokenizer.normalize`.
+
+    Lower case, then digit ordinals spelled out.
 
     ``tf.strings.lower(..., encoding="utf-8")`` alone differs from ``str.lower`` in two ways,
     both corrected here: it stops at the first NUL character, and its ICU tables can be older
@@ -125,7 +135,7 @@ def normalize_graph(tokens: tf.Tensor | tf.RaggedTensor) -> tf.Tensor | tf.Ragge
         tokens: ``tf.string`` tensor or ragged tensor of any shape.
 
     Returns:
-        A tensor of the same kind and shape, lower-cased. Invalid UTF-8 becomes U+FFFD.
+        A tensor of the same kind and shape, normalised. Invalid UTF-8 becomes U+FFFD.
 
     Raises:
         ValueError: if ``tokens`` is not a string tensor.
@@ -160,7 +170,16 @@ def normalize_graph(tokens: tf.Tensor | tf.RaggedTensor) -> tf.Tensor | tf.Ragge
     found = tf.equal(tf.gather(keys, index), code)
     code = tf.where(found, tf.gather(values, index), code)
     result = tf.strings.unicode_encode(chars.with_flat_values(code), "UTF-8")
-    return tf.reshape(result, shape)
+    return tf.reshape(_spell_ordinals(result), shape)
+
+
+def _spell_ordinals(lowered: tf.Tensor) -> tf.Tensor:
+    """Replace lower-cased digit ordinals by their word (``ORDINAL_WORDS``)."""
+    is_ordinal = tf.strings.regex_full_match(lowered, DIGIT_ORDINAL)
+    number = tf.strings.regex_replace(lowered, "^" + DIGIT_ORDINAL + "$", r"\1")
+    # to_number fails on anything but digits, so other tokens are parsed as "0".
+    number = tf.strings.to_number(tf.where(is_ordinal, number, "0"), out_type=tf.int32)
+    return tf.where(is_ordinal, tf.gather(tf.constant(ORDINAL_WORDS), number), lowered)
 
 
 def _is_in(code: tf.Tensor, characters: frozenset[str]) -> tf.Tensor:

@@ -31,6 +31,10 @@ and must give exactly the same tokens, so both import the character sets defined
 
 A token's text is exactly ``text[start:end]`` (case kept); :func:`normalize` is applied later,
 at lookup time. :func:`tokenize` never raises on a ``str``.
+
+Normalisation (:func:`normalize`) lower-cases, and spells out digit ordinals up to 99
+(``2nd`` -> ``second``; see :data:`ORDINAL_WORDS`): slot-filling data such as ATIS writes
+dates as words, and a tagger trained on ``november second`` should read ``November 2nd``.
 """
 
 from __future__ import annotations
@@ -59,6 +63,27 @@ PERIOD = "."
 MIN_STEM_BEFORE_PERIOD = 4
 """A period ends a non-final chunk's token only if at least this many characters precede it."""
 
+_UNITS = ("", "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth")
+_TEENS = ("tenth", "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth",
+          "seventeenth", "eighteenth", "nineteenth")
+_DECADES = ("", "", "twentieth", "thirtieth", "fortieth", "fiftieth", "sixtieth", "seventieth",
+            "eightieth", "ninetieth")
+
+ORDINAL_WORDS: tuple[str, ...] = tuple(
+    _UNITS[n] if n < 10 else _TEENS[n - 10] if n < 20 else _DECADES[n // 10] if n % 10 == 0
+    else _UNITS[n % 10]
+    for n in range(100)
+)
+"""The word a digit ordinal ``n`` (1..99, index n) normalises to. Above twenty only the last
+word is kept (``21st`` -> ``first``): one token stays one token, and in ``twenty first`` the
+last word is the one that reads as a day, a rank or a position. Index 0 is unused."""
+
+DIGIT_ORDINAL = "0*([1-9][0-9]?)(st|nd|rd|th)"
+"""A lower-cased token that is a digit ordinal; group 1 is the number. Any of the four suffixes
+is accepted (``22th`` is still 22nd). RE2 and Python ``re`` read this pattern alike."""
+
+_DIGIT_ORDINAL = re.compile(DIGIT_ORDINAL)
+
 _CHUNK = re.compile("[^" + "".join(sorted(WHITESPACE)) + "]+")
 
 
@@ -72,8 +97,17 @@ class Token:
 
 
 def normalize(token: str) -> str:
-    """Return the form used to look a token up in a vocabulary (lower case)."""
-    return token.lower()
+    """Return the form used to look a token up in a vocabulary.
+
+    Lower case, with digit ordinals spelled out (:data:`ORDINAL_WORDS`).
+
+    Example:
+        >>> [normalize(t) for t in ("Boston", "2ND", "21st", "100th")]
+        ['boston', 'second', 'first', '100th']
+    """
+    lower = token.lower()
+    ordinal = _DIGIT_ORDINAL.fullmatch(lower)
+    return ORDINAL_WORDS[int(ordinal.group(1))] if ordinal else lower
 
 
 def tokenize(text: str) -> list[Token]:

@@ -125,6 +125,20 @@ def test_normalize_is_lower_case():
     assert normalize("İ") == "İ".lower()
 
 
+@pytest.mark.parametrize(("token", "word"), [
+    ("1st", "first"), ("2ND", "second"), ("3rd", "third"), ("4th", "fourth"), ("11th", "eleventh"),
+    ("12th", "twelfth"), ("20th", "twentieth"), ("21st", "first"), ("22nd", "second"),
+    ("30th", "thirtieth"), ("99th", "ninth"), ("02nd", "second"), ("22th", "second"),
+])
+def test_normalize_spells_out_digit_ordinals(token, word):
+    assert normalize(token) == word
+
+
+@pytest.mark.parametrize("token", ["0th", "100th", "2n", "2nds", "nd", "2 nd", "x2nd", "²nd", "３rd"])
+def test_normalize_leaves_other_tokens_lower_cased(token):
+    assert normalize(token) == token.lower()
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.text())
 def test_tokens_cover_exactly_the_non_whitespace(text):

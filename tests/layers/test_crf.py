@@ -411,3 +411,51 @@ def test_tf_function_saved_model_round_trip(tmp_path):
             crf.marginals(emissions, mask).numpy(),
             atol=1e-6,
         )
+
+
+def bio_constraints(slots: int) -> list[list[bool]]:
+    """Tags O, B-1, I-1, ..., B-n, I-n: I-x only after B-x or I-x."""
+    k = 1 + 2 * slots
+    allowed = np.ones((k, k), bool)
+    for x in range(slots):
+        inside = 2 + 2 * x
+        allowed[:, inside] = False
+        allowed[inside - 1, inside] = allowed[inside, inside] = True
+    return allowed.tolist()
+
+
+def numpy_viterbi(trans, start, end, emissions):
+    """Best path of one unpadded sentence by dynamic programming (float64)."""
+    delta = start + emissions[0]
+    back = []
+    for emit in emissions[1:]:
+        scores = delta[:, None] + trans
+        back.append(np.argmax(scores, axis=0))
+        delta = scores.max(axis=0) + emit
+    path = [int(np.argmax(delta + end))]
+    for pointers in reversed(back):
+        path.append(int(pointers[path[-1]]))
+    return path[::-1]
+
+
+@pytest.mark.parametrize("constrained", [False, True])
+@pytest.mark.parametrize("scale", [0.5, 30.0])  # flat and peaked scores
+def test_decode_with_many_tags_matches_dynamic_programming(constrained, scale):
+    # 41 tags with BIO constraints, an ATIS-like structure at a size brute force cannot check.
+    slots = 20
+    allowed = bio_constraints(slots) if constrained else None
+    crf = CRF(1 + 2 * slots, allowed_transitions=allowed)
+    crf.build((None, None, crf.num_tags))
+    rng = np.random.default_rng(12)
+    crf.transitions.assign(rng.normal(size=(crf.num_tags,) * 2).astype("float32"))
+    lengths = [9, 1, 6, 0, 9, 3]
+    emissions = (rng.normal(size=(len(lengths), 9, crf.num_tags)) * scale).astype("float32")
+    mask = np.arange(9)[None, :] < np.asarray(lengths)[:, None]
+    decoded = crf.decode(emissions, mask).numpy()
+    trans, start, end = penalised_potentials(crf)
+    for b, n in enumerate(lengths):
+        assert np.all(decoded[b, n:] == 0)
+        if n:
+            want = numpy_viterbi(trans, start, end, emissions[b, :n].astype("float64"))
+            assert decoded[b, :n].tolist() == want
+
