@@ -110,6 +110,8 @@ def _model_option(f: Callable) -> Callable:
               show_default=True)
 @click.option("--chars/--no-chars", default=DEFAULTS.chars, show_default=True,
               help="Character-level CNN word features.")
+@click.option("--char-filters", type=click.IntRange(min=1), default=DEFAULTS.char_filters,
+              show_default=True, help="Filters of the character CNN (its output size).")
 @click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=DEFAULTS.dropout,
               show_default=True, help="Dropout on inputs and between layers (not across time).")
 @click.option("--word-dropout", type=click.FloatRange(0, 1, max_open=True),

@@ -25,7 +25,8 @@ def test_train_help_lists_every_option(run):
     assert result.exit_code == 0
     for flag in ("--arch", "--data", "--out", "--epochs", "--batch-size", "--seed", "--layers",
                  "--hidden", "--embedding-dim", "--dropout", "--clipnorm", "--recurrent-init",
-                 "--activation", "--window", "--decoder", "--no-intent", "--no-chars"):
+                 "--activation", "--window", "--decoder", "--no-intent", "--no-chars",
+                 "--char-filters"):
         assert flag in result.output
 
 
@@ -44,9 +45,10 @@ def test_train_on_missing_data_is_a_clear_error(run, tmp_path, isolated_models):
 def test_train_writes_a_model_and_prints_scores(run, tmp_path, isolated_models):
     out = tmp_path / "m"
     result = run("train", "--out", str(out), "--epochs", "1", "--hidden", "8",
-                 "--embedding-dim", "8", "--quiet")
+                 "--embedding-dim", "8", "--char-filters", "4", "--quiet")
     assert result.exit_code == 0, result.output
     assert f"model written to {out}" in result.output
+    assert json.loads((out / "config.json").read_text())["char_filters"] == 4
     assert "test   slot_f1" in result.output
     assert (out / "model.keras").is_file() and (out / "saved_model" / "saved_model.pb").is_file()
 
