@@ -29,6 +29,10 @@ from slotfill.tagger import Tagger
 from slotfill.vocabulary import UNK_ID
 
 
+# Rows per length-sorted chunk in the SavedModel (see ServingModule.predict_by_length).
+CHUNK_SIZE = 64
+
+
 def _table(keys: list[str], default: int) -> tf.lookup.StaticHashTable:
     initializer = tf.lookup.KeyValueTensorInitializer(
         tf.constant(keys, tf.string), tf.range(len(keys), dtype=tf.int32),
@@ -71,7 +75,7 @@ class ServingModule(tf.Module):
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
     def serve(self, text: tf.Tensor) -> dict[str, tf.Tensor]:
         tokens, inputs = self.inputs(text)
-        out = self._predictor.graph(inputs)
+        out = self.predict_by_length(inputs)
         mask = inputs["words"] > 0
         result = {
             "tokens": _at_least_one_step(tokens.to_tensor(""), pad=""),
@@ -90,6 +94,48 @@ class ServingModule(tf.Module):
             result["intent"] = tf.fill([n], "")
             result["intent_confidence"] = tf.zeros([n])
         return result
+
+
+    def predict_by_length(self, inputs: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+        """The predictor's outputs for every row, computed in chunks of similar length.
+
+        A batch is padded to its longest utterance, and the recurrent layers and the CRF pay
+        for every padded step. So the rows are sorted by length and cut into chunks of
+        ``CHUNK_SIZE``, each trimmed to its own longest row; the outputs are padded back to
+        the batch's width and returned in the caller's order.
+        """
+        words = inputs["words"]
+        n = tf.shape(words)[0]
+        width = tf.shape(words)[1]
+        lengths = tf.reduce_sum(tf.cast(words > 0, tf.int32), axis=1)
+        order = tf.argsort(lengths, stable=True)
+        # At least one chunk, so that an empty batch still yields outputs of the right shapes.
+        chunks = tf.maximum((n + CHUNK_SIZE - 1) // CHUNK_SIZE, 1)
+        arrays = {key: tf.TensorArray(dtype, size=chunks, infer_shape=False)
+                  for key, dtype in self._output_dtypes.items()}
+
+        def body(i, arrays):
+            rows = order[i * CHUNK_SIZE:tf.minimum((i + 1) * CHUNK_SIZE, n)]
+            steps = tf.maximum(tf.reduce_max(tf.gather(lengths, rows)), 1)
+            part = {key: tf.gather(value, rows)[:, :steps] for key, value in inputs.items()}
+            out = self._predictor.graph(part)
+            for key, value in out.items():
+                if value.shape.rank >= 2:  # per-token outputs: pad the time axis back
+                    padding = [[0, 0], [0, width - steps]] + [[0, 0]] * (value.shape.rank - 2)
+                    value = tf.pad(value, padding)
+                arrays[key] = arrays[key].write(i, value)
+            return i + 1, arrays
+
+        _, arrays = tf.while_loop(lambda i, _: i < chunks, body, (0, arrays))
+        back = tf.math.invert_permutation(order)
+        return {key: tf.gather(array.concat(), back) for key, array in arrays.items()}
+
+    @property
+    def _output_dtypes(self) -> dict[str, tf.DType]:
+        dtypes = {"tag_ids": tf.int32, "tag_confidence": tf.float32, "tag_probs": tf.float32}
+        if self._predictor.has_intent:
+            dtypes.update(intent=tf.string, intent_confidence=tf.float32)
+        return dtypes
 
 
 def export_saved_model(tagger: Tagger, out_dir: str | Path) -> Path:

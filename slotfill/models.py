@@ -120,9 +120,11 @@ def build_model(config: Config, encoder: Encoder) -> keras.Model:
     if config.intent and encoder.intents is not None:
         features = x
         if config.cell == "jordan":
-            # A Jordan encoder's output is only the tag posteriors, which say little about
-            # the intent ("fares" is tagged O): the intent also reads the word features.
-            features = keras.layers.Concatenate(name="intent_features")([word_features, x])
+            # A Jordan encoder's output is only tag posteriors, which say little about the
+            # intent ("fares" is tagged O); pooled beside the word features they also drew
+            # the shared loss into the tagger (bijordan, seed 3: 90.8 slot F1 / 83 % intent
+            # with them, 92.5 / 92 % without). So the intent reads the word features.
+            features = word_features
         pooled = SequencePooling(name="pooling")(features)
         # A set of intents: one independent probability each; a single label: a distribution.
         activation = "sigmoid" if encoder.multi_intent else "softmax"

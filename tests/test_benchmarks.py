@@ -86,7 +86,9 @@ def _measures(**changes):
                    "bipeephole": {"seconds_per_epoch": 12.5},
                    "bijordan": {"seconds_per_epoch": 13.0},
                    "bigru": {"seconds_per_epoch": 9.0}},
-        "tagging": {"utterances_per_second": 2999.0, "latency_ms": {"p50": 4.0}},
+        # The target reads the one-call figure; batches of 64 are reported beside it.
+        "tagging": {"utterances_per_second_one_call": 2999.0, "utterances_per_second": 9999.0,
+                    "latency_ms": {"p50": 4.0}},
         "cold_start": {"median_seconds": {"tag": 6.0, "import_tensorflow": 4.0}},
     }
     measures.update(changes)

@@ -43,3 +43,28 @@ def test_saved_model_matches_keras_on_the_whole_test_split(trained, bundled):
         assert got["tokens"] == want.tokens == [t.text for t in tokenize(want.text)]
         assert got["tags"] == want.tags
         assert got["intent"] == (want.intent or "")
+
+
+def test_length_sorted_chunks_give_the_same_outputs_in_the_callers_order(trained, bundled,
+                                                                         monkeypatch):
+    import numpy as np
+    import tensorflow as tf
+
+    from slotfill import export
+
+    texts = [" ".join(tokens) for tokens in bundled["test"]["tokens"]][:40]
+    texts += ["", "Boston", "a b c d e f g h i j k l m n o p q r s t u v w x y z"]
+    module = export.ServingModule(Tagger.load(trained.model_dir))
+    text = tf.constant(texts)
+    _, inputs = module.inputs(text)
+    whole = module._predictor.graph(inputs)  # the batch at once, padded to its longest row
+    monkeypatch.setattr(export, "CHUNK_SIZE", 7)  # several chunks, the last one partial
+    chunked = module.predict_by_length(inputs)
+    assert sorted(chunked) == sorted(whole)
+    for key, want in whole.items():
+        got = chunked[key].numpy()
+        assert got.shape == want.shape, key
+        if got.dtype.kind in "OSi":
+            np.testing.assert_array_equal(got, want.numpy(), err_msg=key)
+        else:
+            np.testing.assert_allclose(got, want.numpy(), atol=1e-4, err_msg=key)
