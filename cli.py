@@ -23,12 +23,19 @@ from slotfill.config import (
     ARCHS,
     DECODERS,
     RECURRENT_INITS,
+    JORDAN_TRAINING,
     SINGLE_DIRECTION_WINDOW,
+    TRAINING_DEFAULTS,
     Config,
 )
 from slotfill.errors import SlotfillError
 
 DEFAULTS = Config()
+
+
+def _by_arch(name: str) -> str:
+    """The --help default of a training option whose default depends on the arch."""
+    return f"{TRAINING_DEFAULTS[name]:g}; {JORDAN_TRAINING[name]:g} for jordan, bijordan"
 
 
 class UserError(click.ClickException):
@@ -93,14 +100,15 @@ def _model_option(f: Callable) -> Callable:
 @_data_option
 @click.option("--out", type=click.Path(), default=None,
               help="Model folder to write. Default: models/<arch>.")
-@click.option("--epochs", type=click.IntRange(min=1), default=DEFAULTS.epochs, show_default=True)
-@click.option("--patience", type=click.IntRange(min=1), default=DEFAULTS.patience,
-              show_default=True,
+@click.option("--epochs", type=click.IntRange(min=1), default=None,
+              show_default=_by_arch("epochs"))
+@click.option("--patience", type=click.IntRange(min=1), default=None,
+              show_default=_by_arch("patience"),
               help="Stop after this many epochs without validation F1 improvement.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=DEFAULTS.batch_size,
               show_default=True)
 @click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True),
-              default=DEFAULTS.learning_rate, show_default=True)
+              default=None, show_default=_by_arch("learning_rate"))
 @click.option("--seed", type=int, default=DEFAULTS.seed, show_default=True)
 @click.option("--layers", type=click.IntRange(min=1), default=DEFAULTS.layers, show_default=True,
               help="Number of stacked recurrent layers.")

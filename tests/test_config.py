@@ -38,3 +38,21 @@ def test_window_defaults_by_direction_and_can_be_set():
     assert Config(arch="lstm").replace(arch="bigru").context_window == 0
     assert Config(arch="bilstm", window=3).context_window == 3
     assert Config(arch="elman", window=0).context_window == 0
+
+
+def test_jordan_archs_train_longer_and_slower_by_default():
+    from slotfill.config import JORDAN_TRAINING, TRAINING_DEFAULTS
+
+    for arch in ("jordan", "bijordan"):
+        config = Config(arch=arch)
+        assert (config.epochs, config.patience, config.learning_rate) == (
+            JORDAN_TRAINING["epochs"], JORDAN_TRAINING["patience"],
+            JORDAN_TRAINING["learning_rate"])
+    assert Config(arch="bilstm").epochs == TRAINING_DEFAULTS["epochs"]
+    assert Config(arch="jordan", epochs=7).epochs == 7  # a value given wins
+    # A new arch brings its own defaults, but keeps values that were chosen.
+    assert Config().replace(arch="jordan").learning_rate == JORDAN_TRAINING["learning_rate"]
+    assert Config(patience=9).replace(arch="jordan").patience == 9
+    assert Config(arch="jordan").replace(arch="gru").epochs == TRAINING_DEFAULTS["epochs"]
+    # Saved configs hold the resolved values.
+    assert Config.from_dict(Config(arch="jordan").to_dict()) == Config(arch="jordan")
