@@ -23,10 +23,10 @@ from slotfill.config import (
     ARCHS,
     DECODERS,
     RECURRENT_INITS,
-    JORDAN_TRAINING,
     SINGLE_DIRECTION_WINDOW,
     TRAINING_DEFAULTS,
     Config,
+    arch_defaults,
 )
 from slotfill.errors import SlotfillError
 
@@ -35,7 +35,15 @@ DEFAULTS = Config()
 
 def _by_arch(name: str) -> str:
     """The --help default of a training option whose default depends on the arch."""
-    return f"{TRAINING_DEFAULTS[name]:g}; {JORDAN_TRAINING[name]:g} for jordan, bijordan"
+    shown = f"{TRAINING_DEFAULTS[name]:g}"
+    others: dict[str, list[str]] = {}
+    for arch in ARCHS:
+        value = arch_defaults(arch)[name]
+        if value != TRAINING_DEFAULTS[name]:
+            others.setdefault(f"{value:g}", []).append(arch)
+    for value, archs in others.items():
+        shown += f"; {value} for {', '.join(archs)}"
+    return shown
 
 
 class UserError(click.ClickException):

@@ -95,7 +95,6 @@ class ServingModule(tf.Module):
             result["intent_confidence"] = tf.zeros([n])
         return result
 
-
     def predict_by_length(self, inputs: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
         """The predictor's outputs for every row, computed in chunks of similar length.
 
