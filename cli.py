@@ -153,6 +153,12 @@ def _model_option(f: Callable) -> Callable:
               show_default=True, help="Output layer: linear-chain CRF or per-token softmax.")
 @click.option("--intent/--no-intent", default=DEFAULTS.intent, show_default=True,
               help="Joint intent detection head.")
+@click.option("--intent-hidden", type=click.IntRange(min=0), default=DEFAULTS.intent_hidden,
+              show_default=True,
+              help="Units per direction of the intent's own BiLSTM (0 = pool the tagger's).")
+@click.option("--intent-balance", type=click.FloatRange(0, 1), default=DEFAULTS.intent_balance,
+              show_default=True,
+              help="Weight intents seen n times by n^-x in the loss (0 = unweighted).")
 @click.option("--multi-intent", is_flag=True,
               help="Predict a set of intents (labels joined by '#') with one sigmoid each.")
 @click.option("--resume", is_flag=True,

@@ -64,6 +64,15 @@ class Config:
     decoder: str = "crf"
     intent: bool = True
     intent_weight: float = 1.0
+    # The intent reads its own BiLSTM (this many units per direction) over the word
+    # features; 0 pools the tagging encoder instead, whose states are shaped by the larger
+    # slot loss. On ATIS (bilstm, seeds 1-3, intent_balance 0.5) intent accuracy went from
+    # 95.1 (pooled encoder) to 96.6 (32 units) and 96.2 (64), slot F1 within noise.
+    intent_hidden: int = 32
+    # Weight of an intent seen n times in training proportional to n ** -intent_balance
+    # (0 = every sentence counts the same). Rare intents were left unlearned otherwise:
+    # 5 of the 12 ATIS training sentences labelled flight_no were still misclassified.
+    intent_balance: float = 0.5
     # Intents as sets ("flight#airfare" = {flight, airfare}, one sigmoid per intent) rather
     # than one label each (softmax). Off by default: on ATIS it did not beat the softmax.
     multi_intent: bool = False
@@ -101,6 +110,9 @@ class Config:
             value = getattr(self, name)
             if not 0.0 <= value < 1.0:
                 raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+        _at_least("intent_hidden", self.intent_hidden, 0)
+        if not 0.0 <= self.intent_balance <= 1.0:
+            raise ValueError(f"intent_balance must be in [0, 1], got {self.intent_balance!r}")
         for name in ("punctuation_noise", "name_noise"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)!r}")

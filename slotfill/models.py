@@ -3,19 +3,22 @@
 Every architecture shares one frame::
 
     words ─ WordDropout ─ Embedding ─┐
-    chars ─ CharCNN ─────────────────┴ concat ─ Dropout ─ [ContextWindow] ─ encoder ─┐
-        encoder ─┬─ Dense ─ softmax | CRF     → "tags"
-                 └─ SequencePooling ─ Dense  → "intent"
+    chars ─ CharCNN ─────────────────┴ concat ─ Dropout = word features
+    word features ─ [ContextWindow] ─ encoder ─ Dense ─ softmax | CRF      → "tags"
+    word features ─ intent BiLSTM ─ SequencePooling ─ Dense ─ softmax      → "intent"
 
 and differs only in the encoder: ``layers`` recurrent layers of one cell family,
-one direction or bidirectional, with dropout between them (not across time).
+one direction or bidirectional, with dropout between them (not across time). With
+``intent_hidden`` 0 the intent pools the encoder instead of its own BiLSTM.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import keras
+import numpy as np
+from keras import ops
 
 from slotfill import bio
 from slotfill.config import Config
@@ -118,13 +121,18 @@ def build_model(config: Config, encoder: Encoder) -> keras.Model:
     else:
         outputs["tags"] = keras.layers.Activation("softmax", name="tags")(emissions)
     if config.intent and encoder.intents is not None:
-        features = x
-        if config.cell == "jordan":
+        if config.intent_hidden > 0:
+            features = keras.layers.Bidirectional(
+                keras.layers.LSTM(config.intent_hidden, return_sequences=True),
+                name="intent_encoder")(word_features)
+        elif config.cell == "jordan":
             # A Jordan encoder's output is only tag posteriors, which say little about the
             # intent ("fares" is tagged O); pooled beside the word features they also drew
             # the shared loss into the tagger (bijordan, seed 3: 90.8 slot F1 / 83 % intent
             # with them, 92.5 / 92 % without). So the intent reads the word features.
             features = word_features
+        else:
+            features = x
         pooled = SequencePooling(name="pooling")(features)
         # A set of intents: one independent probability each; a single label: a distribution.
         activation = "sigmoid" if encoder.multi_intent else "softmax"
@@ -150,8 +158,54 @@ def multi_intent_loss(y_true, y_pred):
     return keras.losses.binary_crossentropy(y_true, y_pred) * num_intents
 
 
-def compile_model(model: keras.Model, config: Config) -> None:
-    """Attach optimizer and losses; called after building and after loading (saved without them)."""
+def intent_class_weights(intent_ids: Sequence[int], num_intents: int,
+                         power: float) -> list[float]:
+    """Loss weight per intent id: ``n_c ** -power`` for an intent seen ``n_c`` times,
+    scaled so that the average weight over the training sentences is 1 (the loss keeps its
+    scale). Intents never seen get 0; ``power`` 0 gives 1 everywhere.
+    """
+    counts = np.bincount(np.asarray(intent_ids, dtype=np.int64), minlength=num_intents)
+    seen = counts > 0
+    weights = np.where(seen, np.maximum(counts, 1).astype(np.float64) ** -power, 0.0)
+    weights /= (counts * weights).sum() / max(counts.sum(), 1)
+    return [float(w) for w in weights]
+
+
+@keras.saving.register_keras_serializable(package="slotfill")
+class WeightedIntentLoss(keras.losses.Loss):
+    """Sparse categorical cross-entropy times a weight per gold class.
+
+    ```
+    loss = -w[y] * log p[y]          0 for targets of -1 (no intent)
+    ```
+
+    Example:
+        >>> WeightedIntentLoss([1.0, 3.0])(np.array([1]), np.array([[0.5, 0.5]]))  # 3 ln 2
+    """
+
+    def __init__(self, class_weights: Sequence[float], name: str = "weighted_intent",
+                 **kwargs) -> None:
+        super().__init__(name=name, **kwargs)
+        self.class_weights = [float(w) for w in class_weights]
+
+    def call(self, y_true, y_pred):
+        labels = ops.reshape(ops.cast(y_true, "int32"), (-1,))
+        known = ops.greater_equal(labels, 0)
+        safe = ops.where(known, labels, 0)
+        cross_entropy = keras.losses.sparse_categorical_crossentropy(safe, y_pred)
+        weights = ops.take(ops.convert_to_tensor(self.class_weights, y_pred.dtype), safe)
+        return ops.where(known, cross_entropy * weights, ops.zeros_like(cross_entropy))
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "class_weights": self.class_weights}
+
+
+def compile_model(model: keras.Model, config: Config,
+                  intent_weights: Sequence[float] | None = None) -> None:
+    """Attach optimizer and losses; called after building and after loading (saved without them).
+
+    ``intent_weights`` (see ``intent_class_weights``) weight a single-label intent loss.
+    """
     losses: dict = {}
     weights: dict = {}
     if config.decoder == "crf":
@@ -160,8 +214,12 @@ def compile_model(model: keras.Model, config: Config) -> None:
         losses["tags"] = keras.losses.SparseCategoricalCrossentropy(ignore_class=-1)
     weights["tags"] = 1.0
     if "intent" in model.output_names:
-        losses["intent"] = (multi_intent_loss if predicts_intent_sets(model)
-                            else keras.losses.SparseCategoricalCrossentropy(ignore_class=-1))
+        if predicts_intent_sets(model):
+            losses["intent"] = multi_intent_loss
+        elif intent_weights is not None:
+            losses["intent"] = WeightedIntentLoss(intent_weights)
+        else:
+            losses["intent"] = keras.losses.SparseCategoricalCrossentropy(ignore_class=-1)
         weights["intent"] = config.intent_weight
     optimizer = keras.optimizers.Adam(
         learning_rate=config.learning_rate,

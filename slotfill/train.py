@@ -20,7 +20,7 @@ from slotfill.config import Config
 from slotfill.errors import SlotfillError
 from slotfill.evaluate import evaluate, score
 from slotfill.export import export_saved_model
-from slotfill.models import build_model, compile_model
+from slotfill.models import build_model, compile_model, intent_class_weights
 from slotfill.preprocess import EncodedSplit, Encoder
 from slotfill.tagger import Tagger
 
@@ -188,7 +188,11 @@ def train(config: Config, data: Any, out_dir: str | Path | None = None, *,
     tokens, tags = replace_slot_values(tokens, tags, config.name_noise, noise,
                                        open_slot_types(tags, tokens))
     model = build_model(config, encoder)
-    compile_model(model, config)
+    intent_weights = None
+    if intents is not None and not encoder.multi_intent and config.intent_balance > 0:
+        intent_weights = intent_class_weights([encoder.intents.id(i) for i in intents],
+                                              len(encoder.intents), config.intent_balance)
+    compile_model(model, config, intent_weights)
     tagger = Tagger(model, config, encoder)
     scorer = ValidationScorer(tagger, data["valid"], config.patience)
     first_epoch = 0

@@ -33,6 +33,7 @@ def isolated_models(tmp_path, monkeypatch) -> Path:
 
 # Small enough to train in seconds on two cores, big enough to learn the bundled data.
 SMALL = dict(epochs=5, patience=3, hidden=24, embedding_dim=24, char_dim=8, char_filters=16,
+             intent_hidden=16,
              batch_size=16, learning_rate=0.01, seed=1)
 
 

@@ -20,6 +20,7 @@ def test_arch_splits_into_direction_and_cell(arch):
     ("arch", "transformer"), ("decoder", "beam"), ("hidden", 0), ("layers", -1),
     ("dropout", 1.0), ("dropout", -0.1), ("learning_rate", 0.0), ("clipnorm", -1.0),
     ("activation", "sigmoid"), ("window", -2), ("batch_size", 2.5),
+    ("intent_hidden", -1), ("intent_balance", 1.5), ("intent_balance", -0.5),
 ])
 def test_bad_values_name_the_field(field, value):
     with pytest.raises(ValueError, match=field):

@@ -8,12 +8,13 @@ import pytest
 from test_export import tag_with_plain_tensorflow
 
 from slotfill.config import ARCHS, Config
-from slotfill.models import build_model
+from slotfill.models import WeightedIntentLoss, build_model, compile_model, intent_class_weights
 from slotfill.preprocess import EncodedSplit, Encoder
 from slotfill.tagger import Tagger
 from slotfill.train import train
 
-TINY = dict(hidden=6, embedding_dim=6, char_dim=4, char_filters=5, epochs=1, batch_size=16)
+TINY = dict(hidden=6, embedding_dim=6, char_dim=4, char_filters=5, intent_hidden=4, epochs=1,
+            batch_size=16)
 
 
 @pytest.fixture(scope="module")
@@ -74,3 +75,45 @@ def test_each_cell_family_through_the_whole_pipeline(arch, small_data, tmp_path,
     assert int(done.stdout.split()[-1]) == tagger.model.count_params()
     got = tag_with_plain_tensorflow(result.model_dir / "saved_model", texts)
     assert [g["tags"] for g in got] == [e.tags for e in expected]
+
+
+@pytest.mark.parametrize(("intent_hidden", "arch"), [(4, "bilstm"), (0, "bilstm"), (0, "bijordan")])
+def test_the_intent_reads_its_own_encoder_unless_told_not_to(intent_hidden, arch, bundled):
+    config = Config(**{**TINY, "intent_hidden": intent_hidden, "arch": arch})
+    encoder = Encoder.build(bundled["train"]["tokens"][:5], bundled["train"]["tags"][:5],
+                            bundled["train"]["intent"][:5], chars=True, max_word_length=10)
+    model = build_model(config, encoder)
+    pooled_from = model.get_layer("pooling")._inbound_nodes[0].input_tensors[0]
+    source = pooled_from._keras_history.operation.name
+    expected = {(4, "bilstm"): "intent_encoder", (0, "bilstm"): "dropout_1",
+                (0, "bijordan"): "dropout_0"}[(intent_hidden, arch)]
+    assert source == expected
+    assert ("intent_encoder" in [layer.name for layer in model.layers]) == (intent_hidden > 0)
+
+
+def test_intent_class_weights_follow_the_power_and_keep_the_loss_scale():
+    ids = [0] * 8 + [1] * 2   # intent 2 never seen
+    weights = intent_class_weights(ids, 3, 0.5)
+    assert weights[1] / weights[0] == pytest.approx(2.0)   # (2 / 8) ** -0.5
+    assert weights[2] == 0.0
+    assert (8 * weights[0] + 2 * weights[1]) / 10 == pytest.approx(1.0)
+    assert intent_class_weights(ids, 3, 0.0)[:2] == pytest.approx([1.0, 1.0])
+
+
+def test_weighted_intent_loss_is_cross_entropy_times_the_gold_weight():
+    probs = np.array([[0.5, 0.25, 0.25], [0.1, 0.8, 0.1], [0.3, 0.3, 0.4]], "float32")
+    loss = WeightedIntentLoss([1.0, 3.0, 2.0], reduction=None)(np.array([0, 1, -1]), probs)
+    np.testing.assert_allclose(np.asarray(loss), [-np.log(0.5), -3 * np.log(0.8), 0.0],
+                               rtol=1e-5)
+    restored = WeightedIntentLoss.from_config(WeightedIntentLoss([1.0, 3.0]).get_config())
+    assert restored.class_weights == [1.0, 3.0]
+
+
+def test_training_uses_the_weighted_loss_only_when_balancing(bundled):
+    encoder = Encoder.build(bundled["train"]["tokens"][:5], bundled["train"]["tags"][:5],
+                            bundled["train"]["intent"][:5], chars=False, max_word_length=10)
+    model = build_model(Config(**TINY, chars=False), encoder)
+    compile_model(model, Config(**TINY), [1.0] * len(encoder.intents))
+    assert isinstance(model.loss["intent"], WeightedIntentLoss)
+    compile_model(model, Config(**TINY))
+    assert not isinstance(model.loss["intent"], WeightedIntentLoss)
