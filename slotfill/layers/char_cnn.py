@@ -59,6 +59,9 @@ class CharCNN(keras.layers.Layer):
         shape = ops.shape(inputs)
         # Explicit sizes, not -1: with zero words or characters -1 would be ambiguous.
         flat = ops.reshape(inputs, (shape[0] * shape[1], shape[2]))
+        # A batch of words without characters (only empty strings) gets one padding column:
+        # a convolution over zero steps returns a wrongly shaped tensor on the CPU kernels.
+        flat = tf.pad(flat, [[0, 0], [0, tf.maximum(1 - shape[2], 0)]])
         # Utterances repeat words ("flights from boston to ...") and padding: encode each
         # distinct word of the batch once, then copy its vector to every occurrence. Same
         # result, a fraction of the work (ATIS batches hold ~3x more words than distinct ones).

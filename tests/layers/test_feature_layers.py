@@ -37,6 +37,14 @@ def test_char_cnn_encodes_repeated_words_like_each_word_alone_and_trains():
                for g in grads)
 
 
+def test_char_cnn_gives_zero_vectors_for_words_without_characters():
+    # What the SavedModel feeds for a batch of empty strings: one word slot, zero characters.
+    layer = CharCNN(vocab_size=10, char_dim=3, filters=5)
+    out = layer(np.zeros((2, 1, 0), "int32"))
+    assert tuple(out.shape) == (2, 1, 5)
+    np.testing.assert_array_equal(np.asarray(out), 0.0)
+
+
 def test_char_cnn_mask_keeps_padding_masked_after_concatenation():
     words = keras.Input((None,), dtype="int32")
     chars = keras.Input((None, None), dtype="int32")
