@@ -70,7 +70,8 @@ class Config:
     # 95.1 (pooled encoder) to 96.6 (32 units) and 96.2 (64), slot F1 within noise.
     intent_hidden: int = 32
     # Weight of an intent seen n times in training proportional to n ** -intent_balance
-    # (0 = every sentence counts the same). Rare intents were left unlearned otherwise:
+    # (0 = every sentence counts the same); single-label intents only (not multi_intent).
+    # Rare intents were left unlearned otherwise:
     # 5 of the 12 ATIS training sentences labelled flight_no were still misclassified.
     intent_balance: float = 0.5
     # Intents as sets ("flight#airfare" = {flight, airfare}, one sigmoid per intent) rather

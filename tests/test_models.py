@@ -109,7 +109,7 @@ def test_weighted_intent_loss_is_cross_entropy_times_the_gold_weight():
     assert restored.class_weights == [1.0, 3.0]
 
 
-def test_training_uses_the_weighted_loss_only_when_balancing(bundled):
+def test_compile_model_weights_the_intent_loss_only_when_given_weights(bundled):
     encoder = Encoder.build(bundled["train"]["tokens"][:5], bundled["train"]["tags"][:5],
                             bundled["train"]["intent"][:5], chars=False, max_word_length=10)
     model = build_model(Config(**TINY, chars=False), encoder)
