@@ -149,6 +149,9 @@ def _model_option(f: Callable) -> Callable:
               help="Recurrent kernel initializer (identity + relu = IRNN).")
 @click.option("--clipnorm", type=click.FloatRange(min=0), default=DEFAULTS.clipnorm,
               show_default=True, help="Global-norm gradient clipping (0 = off).")
+@click.option("--ema", type=click.FloatRange(0, 1, max_open=True), default=DEFAULTS.ema,
+              show_default=True,
+              help="Keep a moving average of the weights with this momentum per batch (0 = off).")
 @click.option("--decoder", type=click.Choice(DECODERS), default=DEFAULTS.decoder,
               show_default=True, help="Output layer: linear-chain CRF or per-token softmax.")
 @click.option("--intent/--no-intent", default=DEFAULTS.intent, show_default=True,

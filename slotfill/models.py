@@ -224,5 +224,7 @@ def compile_model(model: keras.Model, config: Config,
     optimizer = keras.optimizers.Adam(
         learning_rate=config.learning_rate,
         global_clipnorm=config.clipnorm if config.clipnorm > 0 else None,
+        use_ema=config.ema > 0,
+        ema_momentum=config.ema if config.ema > 0 else 0.99,
     )
     model.compile(optimizer=optimizer, loss=losses, loss_weights=weights)

@@ -21,6 +21,7 @@ def test_arch_splits_into_direction_and_cell(arch):
     ("dropout", 1.0), ("dropout", -0.1), ("learning_rate", 0.0), ("clipnorm", -1.0),
     ("activation", "sigmoid"), ("window", -2), ("batch_size", 2.5),
     ("intent_hidden", -1), ("intent_balance", 1.5), ("intent_balance", -0.5),
+    ("ema", 1.0), ("ema", -0.01),
 ])
 def test_bad_values_name_the_field(field, value):
     with pytest.raises(ValueError, match=field):
