@@ -28,7 +28,6 @@ from slotfill.graph_tokenizer import normalize_graph, tokenize_graph
 from slotfill.tagger import Tagger
 from slotfill.vocabulary import UNK_ID
 
-
 # Rows per length-sorted chunk in the SavedModel (see ServingModule.predict_by_length).
 CHUNK_SIZE = 64
 

@@ -134,7 +134,8 @@ def test_normalize_spells_out_digit_ordinals(token, word):
     assert normalize(token) == word
 
 
-@pytest.mark.parametrize("token", ["0th", "100th", "2n", "2nds", "nd", "2 nd", "x2nd", "²nd", "３rd"])
+@pytest.mark.parametrize("token",
+                         ["0th", "100th", "2n", "2nds", "nd", "2 nd", "x2nd", "²nd", "３rd"])
 def test_normalize_leaves_other_tokens_lower_cased(token):
     assert normalize(token) == token.lower()
 
