@@ -85,10 +85,10 @@ class Config:
     batch_size: int = 32
     learning_rate: float | None = None
     clipnorm: float = 5.0
-    # Validate, keep and export an exponential moving average of the weights (this
-    # momentum per batch; 0 = the raw weights). Averaging smooths the epoch-to-epoch swings
-    # of a small training set, which early stopping otherwise picks from.
-    ema: float = 0.0
+    # Validate, keep and export an exponential moving average of the weights, with this
+    # momentum per batch (slotfill.averaging; 0 = the raw weights). On ATIS (seeds 1-2
+    # bilstm, 1-3 bielman) it raised slot F1 by 0.3 and 0.65 and intent accuracy by 0.3-0.6.
+    ema: float = 0.99
     valid_fraction: float = 0.1
     seed: int = 42
     extra: dict[str, Any] = field(default_factory=dict)

@@ -21,6 +21,7 @@ import numpy as np
 from keras import ops
 
 from slotfill import bio
+from slotfill.averaging import AveragingAdam
 from slotfill.config import Config
 from slotfill.layers import CharCNN, ContextWindow, SequencePooling, WordDropout
 from slotfill.layers.crf import CRF
@@ -221,7 +222,7 @@ def compile_model(model: keras.Model, config: Config,
         else:
             losses["intent"] = keras.losses.SparseCategoricalCrossentropy(ignore_class=-1)
         weights["intent"] = config.intent_weight
-    optimizer = keras.optimizers.Adam(
+    optimizer = AveragingAdam(
         learning_rate=config.learning_rate,
         global_clipnorm=config.clipnorm if config.clipnorm > 0 else None,
         use_ema=config.ema > 0,

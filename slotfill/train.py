@@ -6,8 +6,6 @@ import logging
 import math
 import random
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,7 @@ import tensorflow as tf
 
 from slotfill import checkpoint, model_dir
 from slotfill.augment import add_punctuation, open_slot_types, replace_slot_values
+from slotfill.averaging import averaged_weights
 from slotfill.config import Config
 from slotfill.errors import SlotfillError
 from slotfill.evaluate import evaluate, score
@@ -44,23 +43,6 @@ class TrainResult:
     history: list[dict[str, float]] = field(default_factory=list)
     stopped_early: str | None = None   # why training ended before its epochs, if it did
     diverged: bool = False             # the loss became NaN or infinite
-
-
-@contextmanager
-def averaged_weights(model: keras.Model) -> Iterator[None]:
-    """Inside, the model holds its optimizer's moving average of the weights, if it keeps one
-    (``Config.ema``); the trained weights are put back on leaving."""
-    optimizer = getattr(model, "optimizer", None)
-    if optimizer is None or not optimizer.use_ema or not optimizer.built:
-        yield
-        return
-    trained = [variable.numpy() for variable in model.trainable_variables]
-    optimizer.finalize_variable_values(model.trainable_variables)
-    try:
-        yield
-    finally:
-        for variable, value in zip(model.trainable_variables, trained, strict=True):
-            variable.assign(value)
 
 
 class ValidationScorer(keras.callbacks.Callback):

@@ -124,45 +124,6 @@ def test_multi_intent_model_predicts_sets_through_tagger_and_saved_model(
         assert float(out["intent_confidence"][i]) == pytest.approx(r.intent_confidence, abs=1e-5)
 
 
-def _fitted_classifier(ema: float) -> keras.Model:
-    from slotfill.models import compile_model
-
-    keras.utils.set_random_seed(0)
-    inputs = keras.Input((3,))
-    model = keras.Model(inputs, {"tags": keras.layers.Dense(2, activation="softmax",
-                                                            name="tags")(inputs)})
-    compile_model(model, Config(ema=ema, decoder="softmax", learning_rate=0.1))
-    x = np.random.default_rng(0).normal(size=(64, 3)).astype("float32")
-    model.fit(x, {"tags": (x[:, 0] > 0).astype("int32")}, batch_size=8, epochs=2, verbose=0)
-    return model
-
-
-def test_averaged_weights_swaps_in_the_moving_average_and_puts_the_trained_weights_back():
-    from slotfill.train import averaged_weights
-
-    model = _fitted_classifier(ema=0.9)
-    assert model.optimizer.use_ema and model.optimizer.ema_momentum == pytest.approx(0.9)
-    # fit() ends by writing the average into the model; give it distinct trained weights.
-    trained = [w + 1.0 for w in model.get_weights()]
-    model.set_weights(trained)
-    expected = [np.asarray(v) for v in model.optimizer._model_variables_moving_average]
-    with averaged_weights(model):
-        inside = model.get_weights()
-    assert all(np.allclose(a, b) for a, b in zip(inside, expected))
-    assert not any(np.allclose(a, b) for a, b in zip(inside, trained))
-    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), trained))
-
-
-def test_averaged_weights_changes_nothing_without_averaging():
-    from slotfill.train import averaged_weights
-
-    model = _fitted_classifier(ema=0.0)
-    assert not model.optimizer.use_ema
-    before = model.get_weights()
-    with averaged_weights(model):
-        assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), before))
-
-
 def test_training_with_averaging_keeps_the_scored_averaged_weights(tmp_path, isolated_models,
                                                                    bundled):
     config = Config(**{**SMALL, "epochs": 2, "hidden": 8, "embedding_dim": 8}, ema=0.9)
