@@ -86,8 +86,8 @@ class Config:
     learning_rate: float | None = None
     clipnorm: float = 5.0
     # Validate, keep and export an exponential moving average of the weights, with this
-    # momentum per batch (slotfill.averaging; 0 = the raw weights). On ATIS (seeds 1-2
-    # bilstm, 1-3 bielman) it raised slot F1 by 0.3 and 0.65 and intent accuracy by 0.3-0.6.
+    # momentum per batch (slotfill.averaging; 0 = the raw weights). On ATIS (seeds 1-3) it
+    # raised slot F1 of bilstm 95.39 -> 95.60 and of bielman 94.89 -> 95.54, intent +0.1/+0.6.
     ema: float = 0.99
     valid_fraction: float = 0.1
     seed: int = 42
