@@ -226,6 +226,6 @@ def compile_model(model: keras.Model, config: Config,
         learning_rate=config.learning_rate,
         global_clipnorm=config.clipnorm if config.clipnorm > 0 else None,
         use_ema=config.ema > 0,
-        ema_momentum=config.ema if config.ema > 0 else 0.99,
+        ema_momentum=config.ema,
     )
     model.compile(optimizer=optimizer, loss=losses, loss_weights=weights)

@@ -75,5 +75,3 @@ def test_averaged_weights_changes_nothing_without_averaging():
     before = model.get_weights()
     with averaged_weights(model):
         assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), before))
-
-
