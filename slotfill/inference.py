@@ -47,9 +47,13 @@ class Predictor:
         type_ids, begin_ids = _repair_tables(tags)
         self._type_ids = tf.constant(type_ids)
         self._begin_ids = tf.constant(begin_ids)
-        self._with_confidence = tf.function(self.graph, reduce_retracing=True)
+        # One trace each for every batch shape: retracing (a relaxed second trace, as
+        # reduce_retracing does) cost seconds per function in every training run.
+        signature = [{tensor.name: tf.TensorSpec([None] * len(tensor.shape), tf.int32)
+                      for tensor in model.inputs}]
+        self._with_confidence = tf.function(self.graph, input_signature=signature)
         self._ids_only = tf.function(lambda inputs: self.graph(inputs, confidence=False),
-                                     reduce_retracing=True)
+                                     input_signature=signature)
 
     def graph(self, inputs: dict, confidence: bool = True) -> dict:
         """The decoding as TensorFlow ops (traceable into a SavedModel).

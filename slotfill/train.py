@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import random
@@ -113,16 +114,22 @@ class ValidationScorer(keras.callbacks.Callback):
 
 
 def _dataset(split: EncodedSplit, config: Config, has_chars: bool, has_intent: bool,
-             first_epoch: int = 0) -> tf.data.Dataset:
-    """Length-bucketed, reshuffled-every-epoch batches, reproducible from the seed."""
-    epoch = [first_epoch]
+             first_epoch: int = 0) -> tuple[tf.data.Dataset, int]:
+    """Length-bucketed batches reshuffled every epoch, reproducible from the seed, and the
+    number of batches per epoch.
 
+    The stream is endless, one epoch after another, and fit reads it with
+    ``steps_per_epoch``: Keras then keeps one iterator for the whole run. A finite dataset
+    gets a new iterator every epoch, and making one over a generator stalled some epochs
+    for several seconds (ATIS: 7-9 s, against 4-5 s of training).
+    """
     def generate():
-        # A fresh, seed-derived order per epoch: the same run always sees the same batches.
-        rng = random.Random(config.seed * 100_003 + epoch[0])
-        epoch[0] += 1
-        for _, inputs, targets in split.iter_batches(config.batch_size, shuffle=True, rng=rng):
-            yield inputs, targets
+        for epoch in itertools.count(first_epoch):
+            # A fresh, seed-derived order per epoch: the same run always sees the same batches.
+            rng = random.Random(config.seed * 100_003 + epoch)
+            for _, inputs, targets in split.iter_batches(config.batch_size, shuffle=True,
+                                                         rng=rng):
+                yield inputs, targets
 
     inputs = {"words": tf.TensorSpec([None, None], tf.int32)}
     if has_chars:
@@ -134,7 +141,7 @@ def _dataset(split: EncodedSplit, config: Config, has_chars: bool, has_intent: b
         targets["intent"] = tf.TensorSpec([None], tf.int32)
     batches = -(-len(split) // config.batch_size)
     dataset = tf.data.Dataset.from_generator(generate, output_signature=(inputs, targets))
-    return dataset.apply(tf.data.experimental.assert_cardinality(batches)).prefetch(2)
+    return dataset.prefetch(2), batches
 
 
 def seed_everything(seed: int) -> None:
@@ -206,12 +213,13 @@ def train(config: Config, data: Any, out_dir: str | Path | None = None, *,
         log.info("resuming after epoch %d", first_epoch)
 
     encoded = EncodedSplit(encoder, tokens, tags, intents)
-    dataset = _dataset(encoded, config, encoder.chars is not None, "intent" in model.output_names,
-                       first_epoch)
+    dataset, batches = _dataset(encoded, config, encoder.chars is not None,
+                                "intent" in model.output_names, first_epoch)
     log.info("training %s: %d parameters, %d train sentences", config.arch, model.count_params(),
              len(encoded))
     if first_epoch < config.epochs and not scorer.stopped_early:
-        model.fit(dataset, epochs=config.epochs, initial_epoch=first_epoch, shuffle=False,
+        model.fit(dataset, epochs=config.epochs, initial_epoch=first_epoch,
+                  steps_per_epoch=batches, shuffle=False,
                   callbacks=[scorer, CheckpointWriter(ckpt_dir, config, scorer),
                              *(callbacks or [])],
                   verbose=verbose)
