@@ -140,7 +140,8 @@ def _model_option(f: Callable) -> Callable:
               show_default=True,
               help="Share of name-like slot values (cities...) replaced by made-up names.")
 @click.option("--window", type=click.IntRange(min=0), default=None,
-              show_default=f"{SINGLE_DIRECTION_WINDOW} for one-direction archs, 0 for bi*",
+              show_default=f"{SINGLE_DIRECTION_WINDOW} for one-direction archs and bijordan, "
+                           "0 for the other bi*",
               help="Words of context on each side fed to every step (Mesnil et al. use 3).")
 @click.option("--activation", type=click.Choice(ACTIVATIONS), default=DEFAULTS.activation,
               show_default=True, help="Elman/Jordan hidden activation.")

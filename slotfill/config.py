@@ -27,6 +27,11 @@ TRAINING_DEFAULTS: dict[str, Any] = {"epochs": 20, "patience": 3, "learning_rate
 # default schedule stopped them while still learning (jordan, seed 3 on ATIS: 89.5 slot F1
 # at the defaults above, 93.1 with these).
 JORDAN_TRAINING: dict[str, Any] = {"epochs": 30, "patience": 5, "learning_rate": 0.001}
+# A Jordan cell sees the other words only through the tag posteriors it feeds back, so
+# the bidirectional one gets the one-direction window too; with both directions (and the
+# weight average) it trains well at the usual rate. bijordan, seed 1 on ATIS: 93.08 slot
+# F1 with JORDAN_TRAINING and no window, 93.34 with the window, 95.38 with both changes.
+BIJORDAN_TRAINING: dict[str, Any] = {**JORDAN_TRAINING, "learning_rate": 0.003}
 
 
 def arch_defaults(arch: str) -> dict[str, Any]:
@@ -34,8 +39,10 @@ def arch_defaults(arch: str) -> dict[str, Any]:
     learning rate."""
     # A one-direction tagger cannot see what follows a word ("boston *to*"); a short
     # window gives it that, as in Mesnil et al. A bidirectional one sees it already.
+    if arch == "bijordan":
+        return {"window": SINGLE_DIRECTION_WINDOW, **BIJORDAN_TRAINING}
     window = 0 if arch.startswith("bi") else SINGLE_DIRECTION_WINDOW
-    training = JORDAN_TRAINING if arch.removeprefix("bi") == "jordan" else TRAINING_DEFAULTS
+    training = JORDAN_TRAINING if arch == "jordan" else TRAINING_DEFAULTS
     return {"window": window, **training}
 
 
@@ -54,7 +61,7 @@ class Config:
     char_dim: int = 32
     char_filters: int = 32
     max_word_length: int = 20
-    window: int | None = None       # None: the arch's (arch_defaults): 2 one-direction, 0 bi*
+    window: int | None = None       # None: the arch's (arch_defaults): 0 bi* but bijordan, 2 others
     activation: str = "tanh"
     recurrent_init: str = "orthogonal"
     dropout: float = 0.3

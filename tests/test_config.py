@@ -43,13 +43,19 @@ def test_window_defaults_by_direction_and_can_be_set():
 
 
 def test_jordan_archs_train_longer_and_slower_by_default():
-    from slotfill.config import JORDAN_TRAINING, TRAINING_DEFAULTS
+    from slotfill.config import (
+        BIJORDAN_TRAINING,
+        JORDAN_TRAINING,
+        SINGLE_DIRECTION_WINDOW,
+        TRAINING_DEFAULTS,
+    )
 
-    for arch in ("jordan", "bijordan"):
+    for arch, training in (("jordan", JORDAN_TRAINING), ("bijordan", BIJORDAN_TRAINING)):
         config = Config(arch=arch)
         assert (config.epochs, config.patience, config.learning_rate) == (
-            JORDAN_TRAINING["epochs"], JORDAN_TRAINING["patience"],
-            JORDAN_TRAINING["learning_rate"])
+            training["epochs"], training["patience"], training["learning_rate"])
+        assert config.epochs > TRAINING_DEFAULTS["epochs"]
+    assert Config(arch="bijordan").context_window == SINGLE_DIRECTION_WINDOW
     assert Config(arch="bilstm").epochs == TRAINING_DEFAULTS["epochs"]
     assert Config(arch="jordan", epochs=7).epochs == 7  # a value given wins
     # A new arch brings its own defaults, but keeps values that were chosen.
