@@ -524,10 +524,11 @@ def _worker_epochs(spec: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]
         model = build_model(config, encoder)
         compile_model(model, config)
         encoded = EncodedSplit(encoder, train["tokens"], train["tags"], intents)
-        dataset = _dataset(encoded, config, encoder.chars is not None,
-                           "intent" in model.output_names)
+        dataset, batches = _dataset(encoded, config, encoder.chars is not None,
+                                    "intent" in model.output_names)
         timer = EpochTimer()
-        model.fit(dataset, epochs=config.epochs, callbacks=[timer], verbose=0, shuffle=False)
+        model.fit(dataset, epochs=config.epochs, steps_per_epoch=batches, callbacks=[timer],
+                  verbose=0, shuffle=False)
         later = timer.seconds[1:] or timer.seconds
         results[arch] = {"epoch_seconds": timer.seconds,
                          "seconds_per_epoch": statistics.median(later),
