@@ -47,8 +47,8 @@ class Predictor:
         type_ids, begin_ids = _repair_tables(tags)
         self._type_ids = tf.constant(type_ids)
         self._begin_ids = tf.constant(begin_ids)
-        # One trace each for every batch shape: retracing (a relaxed second trace, as
-        # reduce_retracing does) cost seconds per function in every training run.
+        # Traced once for all batch shapes: reduce_retracing traced each function twice
+        # (the first shape, then a relaxed one), seconds per training run.
         signature = [{tensor.name: tf.TensorSpec([None] * len(tensor.shape), tf.int32)
                       for tensor in model.inputs}]
         self._with_confidence = tf.function(self.graph, input_signature=signature)
