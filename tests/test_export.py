@@ -12,23 +12,32 @@ LOAD_WITH_PLAIN_TF = textwrap.dedent("""
     import json, sys
     import tensorflow as tf
     texts = json.loads(sys.stdin.read())
-    model = tf.saved_model.load(sys.argv[1])
-    out = model.signatures["serving_default"](text=tf.constant(texts, tf.string))
-    result = []
-    for i, n in enumerate(out["length"].numpy()):
-        result.append({
-            "tokens": [t.decode() for t in out["tokens"].numpy()[i][:n]],
-            "tags": [t.decode() for t in out["tags"].numpy()[i][:n]],
-            "intent": out["intent"].numpy()[i].decode(),
-        })
+    results = []
+    for path in sys.argv[1:]:
+        model = tf.saved_model.load(path)
+        out = model.signatures["serving_default"](text=tf.constant(texts, tf.string))
+        result = []
+        for i, n in enumerate(out["length"].numpy()):
+            result.append({
+                "tokens": [t.decode() for t in out["tokens"].numpy()[i][:n]],
+                "tags": [t.decode() for t in out["tags"].numpy()[i][:n]],
+                "intent": out["intent"].numpy()[i].decode(),
+            })
+        results.append(result)
     # (TensorFlow itself may import parts of keras; slotfill must not be needed.)
     assert "slotfill" not in sys.modules
-    print(json.dumps(result))
+    print(json.dumps(results))
 """)
 
 
 def tag_with_plain_tensorflow(saved_model, texts):
-    done = subprocess.run([sys.executable, "-c", LOAD_WITH_PLAIN_TF, str(saved_model)],
+    """What a SavedModel returns for ``texts``, called from a process without slotfill."""
+    return tag_with_plain_tensorflow_all([saved_model], texts)[0]
+
+
+def tag_with_plain_tensorflow_all(saved_models, texts):
+    """``tag_with_plain_tensorflow`` for several SavedModels, in one process (one TF import)."""
+    done = subprocess.run([sys.executable, "-c", LOAD_WITH_PLAIN_TF, *map(str, saved_models)],
                           input=json.dumps(texts), capture_output=True, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 

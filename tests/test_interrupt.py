@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO
 
-TRAIN = [sys.executable, str(REPO / "cli.py"), "train", "--epochs", "4", "--patience", "4",
+TRAIN = [sys.executable, str(REPO / "cli.py"), "train", "--epochs", "2", "--patience", "2",
          "--hidden", "8", "--embedding-dim", "8", "--quiet"]
 
 

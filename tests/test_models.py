@@ -5,7 +5,7 @@ import sys
 
 import numpy as np
 import pytest
-from test_export import tag_with_plain_tensorflow
+from test_export import tag_with_plain_tensorflow_all
 
 from slotfill.config import ARCHS, Config
 from slotfill.models import WeightedIntentLoss, build_model, compile_model, intent_class_weights
@@ -54,27 +54,57 @@ def test_rnn_options_reach_the_layers(bundled):
     assert "intent" not in model.output_names and "chars" not in model.input
 
 
+@pytest.mark.parametrize(("arch", "dropout_after_encoder"),
+                         [("jordan", False), ("bijordan", False), ("bilstm", True)])
+def test_no_dropout_on_the_log_probabilities_a_jordan_layer_outputs(arch, dropout_after_encoder,
+                                                                    bundled):
+    encoder = Encoder.build(bundled["train"]["tokens"][:5], bundled["train"]["tags"][:5], None,
+                            chars=False, max_word_length=10)
+    model = build_model(Config(arch=arch, layers=2, **TINY), encoder)
+    names = [layer.name for layer in model.layers]
+    assert ("dropout_1" in names and "dropout_2" in names) == dropout_after_encoder
+    assert "dropout_0" in names  # the word features get dropout whatever the arch
+
+
 LOAD_KERAS = """
 import sys
 import keras
 import slotfill  # registers the custom layers: no custom_objects needed
-model = keras.saving.load_model(sys.argv[1], compile=False)
-print(model.count_params())
+for path in sys.argv[1:]:
+    print(keras.saving.load_model(path, compile=False).count_params())
 """
 
+CELL_FAMILIES = ["bielman", "bijordan", "bilstm", "bipeephole", "bigru"]
 
-@pytest.mark.parametrize("arch", ["bielman", "bijordan", "bilstm", "bipeephole", "bigru"])
-def test_each_cell_family_through_the_whole_pipeline(arch, small_data, tmp_path, isolated_models):
-    result = train(Config(arch=arch, **TINY), small_data, tmp_path / arch, verbose=0)
-    tagger = Tagger.load(result.model_dir)
+
+@pytest.fixture(scope="module")
+def family_models(small_data, tmp_path_factory):
+    """One tiny model folder per cell family, trained once for the pipeline tests below."""
+    root = tmp_path_factory.mktemp("families")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SLOTFILL_MODELS", str(root / "models"))
+        yield {arch: train(Config(arch=arch, **TINY), small_data, root / arch, verbose=0).model_dir
+               for arch in CELL_FAMILIES}
+
+
+def test_each_cell_family_tags_alike_through_keras_and_plain_tensorflow(family_models,
+                                                                          small_data):
     texts = [" ".join(t) for t in small_data["test"]["tokens"]] + ["Fly to St. Louis, please."]
-    expected = tagger.tag(texts)
-    assert all(len(r.tokens) == len(r.tags) for r in expected)
-    done = subprocess.run([sys.executable, "-c", LOAD_KERAS, str(result.model_dir / "model.keras")],
+    served = tag_with_plain_tensorflow_all([family_models[arch] / "saved_model"
+                                            for arch in CELL_FAMILIES], texts)
+    for arch, got in zip(CELL_FAMILIES, served, strict=True):
+        expected = Tagger.load(family_models[arch]).tag(texts)
+        assert all(len(r.tokens) == len(r.tags) for r in expected), arch
+        assert [g["tags"] for g in got] == [e.tags for e in expected], arch
+
+
+def test_each_cell_family_loads_in_a_fresh_process_without_custom_objects(family_models):
+    done = subprocess.run([sys.executable, "-c", LOAD_KERAS,
+                           *(str(family_models[arch] / "model.keras") for arch in CELL_FAMILIES)],
                           capture_output=True, text=True, check=True)
-    assert int(done.stdout.split()[-1]) == tagger.model.count_params()
-    got = tag_with_plain_tensorflow(result.model_dir / "saved_model", texts)
-    assert [g["tags"] for g in got] == [e.tags for e in expected]
+    counts = [int(line) for line in done.stdout.split()[-len(CELL_FAMILIES):]]
+    assert counts == [Tagger.load(family_models[arch]).model.count_params()
+                      for arch in CELL_FAMILIES]
 
 
 @pytest.mark.parametrize(("intent_hidden", "arch"), [(4, "bilstm"), (0, "bilstm"), (0, "bijordan")])

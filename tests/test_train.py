@@ -1,4 +1,4 @@
-"""train(): the model folder it writes, early stopping, reproducibility."""
+"""train(): the model folder it writes, early stopping, resuming, reproducibility."""
 
 import json
 
@@ -47,18 +47,6 @@ def test_records_the_latest_model(trained):
     assert model_dir.latest_model_dir() == trained.model_dir.resolve()
 
 
-def test_same_seed_gives_same_weights_and_scores(tmp_path, isolated_models, bundled):
-    config = Config(**{**SMALL, "epochs": 1})
-    a = train(config, bundled, tmp_path / "a", verbose=0)
-    b = train(config, bundled, tmp_path / "b", verbose=0)
-    assert a.test == b.test
-    import keras
-
-    wa = keras.saving.load_model(a.model_dir / "model.keras", compile=False).get_weights()
-    wb = keras.saving.load_model(b.model_dir / "model.keras", compile=False).get_weights()
-    assert all(np.array_equal(x, y) for x, y in zip(wa, wb))
-
-
 class _InterruptAfter(keras.callbacks.Callback):
     def __init__(self, epoch):
         super().__init__()
@@ -69,7 +57,7 @@ class _InterruptAfter(keras.callbacks.Callback):
             raise KeyboardInterrupt
 
 
-def test_interrupted_run_keeps_the_previous_model_and_resumes_to_the_same_result(
+def test_interrupted_run_keeps_the_previous_model_and_resumes_to_the_same_model(
         tmp_path, isolated_models, bundled):
     config = Config(**{**SMALL, "epochs": 3, "patience": 3, "hidden": 8, "embedding_dim": 8})
     out = tmp_path / "model"
@@ -82,9 +70,14 @@ def test_interrupted_run_keeps_the_previous_model_and_resumes_to_the_same_result
         train(config.replace(hidden=9), bundled, out, resume=True, verbose=0)
     resumed = train(config, bundled, out, resume=True, verbose=0)
     assert [h["epoch"] for h in resumed.history] == [1, 2, 3]
+    # The same seed gives the same model and scores, whether the run was cut in two or not
+    # (the interrupted run and this one also trained their first epochs independently).
     straight = train(config, bundled, tmp_path / "straight", verbose=0)
     assert resumed.test == straight.test
     assert resumed.history == straight.history
+    weights = [keras.saving.load_model(r.model_dir / "model.keras", compile=False).get_weights()
+               for r in (resumed, straight)]
+    assert all(np.array_equal(a, b) for a, b in zip(*weights, strict=True))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model", "models", "straight"]
 
 
@@ -147,3 +140,32 @@ def test_batch_stream_reshuffles_each_epoch_and_resumes_at_any_epoch(bundled):
     assert first != second and second != third  # a new order every epoch
     # A run resumed after epoch 2 sees exactly the batches the uninterrupted run saw next.
     assert epochs(2, 1) == [third]
+
+
+def test_the_train_step_is_traced_once(bundled):
+    # Keras creates its loss trackers inside the first traced step unless they exist, and a
+    # step that creates variables is traced a second time: seconds of every training.
+    from slotfill.models import build_model, compile_model
+    from slotfill.preprocess import EncodedSplit, Encoder
+    from slotfill.train import _build_loss_and_optimizer, _dataset
+
+    split = bundled["train"].select(range(32))
+    config = Config(hidden=4, embedding_dim=4, char_dim=4, char_filters=4, intent_hidden=4,
+                    epochs=1, batch_size=16)
+    encoder = Encoder.build(split["tokens"], split["tags"], split["intent"], chars=True,
+                            max_word_length=10)
+    model = build_model(config, encoder)
+    compile_model(model, config)
+    dataset, batches = _dataset(EncodedSplit(encoder, split["tokens"], split["tags"],
+                                             split["intent"]), config, True, True)
+    traces = []
+    step = model.train_step
+
+    def counted_step(data):
+        traces.append(data)
+        return step(data)
+
+    model.train_step = counted_step
+    _build_loss_and_optimizer(model, dataset)
+    model.fit(dataset, epochs=1, steps_per_epoch=batches, shuffle=False, verbose=0)
+    assert len(traces) == 1
