@@ -15,6 +15,9 @@ import tensorflow as tf
 
 from slotfill import bio
 
+# A first call with at most this many rows runs eagerly (see Predictor.__call__).
+EAGER_FIRST_CALL_ROWS = 8
+
 
 def _repair_tables(tags: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Per tag id: its slot-type id (-1 for O) and the id to use if it must begin a span."""
@@ -52,6 +55,7 @@ class Predictor:
         signature = [{tensor.name: tf.TensorSpec([None] * len(tensor.shape), tf.int32)
                       for tensor in model.inputs}]
         self._with_confidence = tf.function(self.graph, input_signature=signature)
+        self._calls = 0
         self._ids_only = tf.function(lambda inputs: self.graph(inputs, confidence=False),
                                      input_signature=signature)
 
@@ -106,8 +110,15 @@ class Predictor:
     def __call__(self, inputs: dict[str, np.ndarray],
                  confidence: bool = True) -> dict[str, np.ndarray]:
         tensors = {k: tf.convert_to_tensor(v) for k, v in inputs.items()}
-        function = self._with_confidence if confidence else self._ids_only
-        return {k: v.numpy() for k, v in function(tensors).items()}
+        self._calls += 1
+        if self._calls == 1 and tensors["words"].shape[0] <= EAGER_FIRST_CALL_ROWS:
+            # A process that tags a sentence and exits (`cli.py tag "..."`) would spend
+            # longer tracing (about 1 s) than tagging eagerly; later calls use the graph.
+            out = self.graph(tensors, confidence=confidence)
+        else:
+            function = self._with_confidence if confidence else self._ids_only
+            out = function(tensors)
+        return {k: v.numpy() for k, v in out.items()}
 
 
 def _is_crf(model: keras.Model) -> bool:

@@ -55,3 +55,24 @@ def test_predictions_are_zero_at_padding_and_carry_intents():
     assert out["tag_ids"].shape == (2, 4) and (out["tag_ids"][0, 2:] == 0).all()
     assert out["tag_probs"].shape == (2, 4, len(TAGS))
     assert all(set(label.decode().split("#")) <= set(INTENTS) for label in out["intent"])
+
+
+def test_a_small_first_call_runs_eagerly_and_later_calls_use_the_same_traced_graph():
+    from slotfill.inference import EAGER_FIRST_CALL_ROWS
+
+    predictor = Predictor(tiny_model("softmax"), TAGS, INTENTS)
+    inputs = {"words": np.array([[3, 4, 0], [5, 0, 0]], np.int32)}
+    eager = predictor(inputs)
+    assert predictor._with_confidence.experimental_get_tracing_count() == 0
+    traced = predictor(inputs)
+    assert predictor._with_confidence.experimental_get_tracing_count() == 1
+    assert set(eager) == set(traced)
+    for key in eager:
+        if eager[key].dtype.kind in "fc":
+            np.testing.assert_allclose(eager[key], traced[key], rtol=1e-6)
+        else:
+            np.testing.assert_array_equal(eager[key], traced[key])
+    # A large first call is traced at once: tracing pays off over many rows.
+    big = Predictor(tiny_model("softmax"), TAGS, INTENTS)
+    big({"words": np.ones((EAGER_FIRST_CALL_ROWS + 1, 3), np.int32)})
+    assert big._with_confidence.experimental_get_tracing_count() == 1
