@@ -55,9 +55,9 @@ class Predictor:
         signature = [{tensor.name: tf.TensorSpec([None] * len(tensor.shape), tf.int32)
                       for tensor in model.inputs}]
         self._with_confidence = tf.function(self.graph, input_signature=signature)
-        self._calls = 0
         self._ids_only = tf.function(lambda inputs: self.graph(inputs, confidence=False),
                                      input_signature=signature)
+        self._called = False
 
     def graph(self, inputs: dict, confidence: bool = True) -> dict:
         """The decoding as TensorFlow ops (traceable into a SavedModel).
@@ -110,8 +110,8 @@ class Predictor:
     def __call__(self, inputs: dict[str, np.ndarray],
                  confidence: bool = True) -> dict[str, np.ndarray]:
         tensors = {k: tf.convert_to_tensor(v) for k, v in inputs.items()}
-        self._calls += 1
-        if self._calls == 1 and tensors["words"].shape[0] <= EAGER_FIRST_CALL_ROWS:
+        first_call, self._called = not self._called, True
+        if first_call and tensors["words"].shape[0] <= EAGER_FIRST_CALL_ROWS:
             # A process that tags a sentence and exits (`cli.py tag "..."`) would spend
             # longer tracing (about 1 s) than tagging eagerly; later calls use the graph.
             out = self.graph(tensors, confidence=confidence)
