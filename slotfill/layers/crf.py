@@ -11,6 +11,11 @@ import tensorflow as tf
 # Added to the score of a forbidden transition. Large enough that exp() of it is 0 in float32
 # and Viterbi never picks it, small enough that sums of a few of them stay finite (no inf/NaN).
 DISALLOWED_PENALTY = -1e4
+# Viterbi's max over previous tags looks at this many best ones first (see _MaxPlusPlan).
+VITERBI_CANDIDATES = 3
+# A tag with at most this many allowed predecessors (BIO's I-x: B-x and I-x) takes its
+# max over exactly those.
+FEW_PREDECESSORS = 4
 
 
 @keras.saving.register_keras_serializable(package="slotfill")
@@ -121,6 +126,7 @@ class CRF(keras.layers.Layer):
         self._transition_penalty = _penalty(allowed_transitions, (num_tags, num_tags))
         self._start_penalty = _penalty(allowed_start, (num_tags,))
         self._end_penalty = _penalty(allowed_end, (num_tags,))
+        self._max_plus = _MaxPlusPlan(allowed_transitions, num_tags)
 
     def build(self, input_shape=None) -> None:
         if input_shape is not None and input_shape[-1] is not None:
@@ -206,22 +212,29 @@ class CRF(keras.layers.Layer):
         each step's argmax for the one chosen tag, ``y_{t-1} = argmax_i(delta_{t-1}[i] +
         A[i, y_t])``, a `[B, K]` problem, instead of storing a `[B, K]` argmax per step.
         The forward max reduces over the last, contiguous axis (``A`` transposed). Together
-        these make decoding about three times faster for the ~120 tags of ATIS.
+        these make decoding about three times faster for the ~120 tags of ATIS, and the
+        forward max looks first at the few best previous tags (``_MaxPlusPlan``), which
+        is exact and again several times faster.
         """
         emissions, mask = self._prepare(emissions, mask)
-        trans, start, end = self._potentials()
+        # Decoded in the plan's tag order (see _MaxPlusPlan), mapped back at the end.
+        plan = self._max_plus
+        trans, start, end = (plan.reorder(x) for x in self._potentials())
+        emissions = tf.gather(emissions, plan.tag_order, axis=2)
         trans_to_from = tf.transpose(trans)  # [to, from]
         emissions_tm, mask_tm, is_first = _time_major(emissions, mask)
+        best_previous = plan.bind(trans)
 
         def forward(delta_tm1, inputs):
             emit_t, mask_t, first = inputs
-            best_previous = tf.reduce_max(delta_tm1[:, tf.newaxis, :] + trans_to_from, axis=2)
-            delta_t = tf.where(first, start[tf.newaxis], best_previous) + emit_t
+            delta_t = tf.where(first, start[tf.newaxis], best_previous(delta_tm1)) + emit_t
             # Padding carries the last real step's scores to the end.
             return tf.where(mask_t[:, tf.newaxis] | first, delta_t, delta_tm1)
 
+        # Started from delta_0 itself (step 0 overwrites it): zeros would tie every tag and
+        # defeat the candidate pruning of the first step.
         deltas = tf.scan(forward, (emissions_tm, mask_tm, is_first),
-                         initializer=tf.zeros_like(emissions_tm[0]))
+                         initializer=start[tf.newaxis] + emissions_tm[0])
         best_last = tf.argmax(deltas[-1] + end[tf.newaxis], axis=1, output_type=tf.int32)
 
         def backtrack(y_tp1, inputs):
@@ -236,6 +249,7 @@ class CRF(keras.layers.Layer):
         next_mask = tf.concat([mask_tm[1:], tf.zeros_like(mask_tm[:1])], axis=0)
         path = tf.transpose(tf.scan(backtrack, (deltas, next_mask), initializer=best_last,
                                     reverse=True))
+        path = tf.gather(plan.tag_order, path)
         return tf.where(mask, path, tf.zeros_like(path))
 
     def marginals(self, emissions, mask) -> tf.Tensor:
@@ -342,6 +356,126 @@ class CRF(keras.layers.Layer):
         last = tf.gather(tags, tf.maximum(lengths - 1, 0), axis=1, batch_dims=1)
         total += (tf.gather(start, tags[:, 0]) + tf.gather(end, last)) * has_tokens
         return total
+
+
+class _MaxPlusPlan:
+    """Viterbi's step ``m[b, j] = max_i(delta[b, i] + A[i, j])``, computed exactly but
+    without the dense ``[B, K, K]`` sum for almost every row.
+
+    The dense sum is the slowest part of decoding (memory-bound, ~0.5 ms a step for 64
+    sentences and 120 tags). Two facts avoid it:
+
+    - A tag with few allowed predecessors (``I-x``: ``B-x`` and ``I-x``) takes the max
+      over exactly those.
+    - For every other tag j, a previous tag outside a row's ``c`` best scores at most
+      ``delta_(c+1) + max_i A[i, j]`` (``delta_(c+1)`` the row's (c+1)-th best). So if
+      the max over the ``c`` best beats that bound, it is the max over all. In a trained
+      tagger the best few tags stand far apart and the bound holds for all but a fraction
+      of a percent of rows (ATIS test: 0.3 % with ``c = 3``); only those rows take the
+      dense sum. The ``c`` best come from ``c`` rounds of argmax, several times cheaper
+      than ``tf.math.top_k`` for this size.
+
+    Either way the values are the same sums as the dense max, so decoding is unchanged
+    (the predecessors left out are forbidden ones, which lose to an allowed one unless
+    scores differ by more than ``DISALLOWED_PENALTY``).
+
+    The step works in its own tag order, ``tag_order``: the few-predecessor tags first,
+    then their other predecessors in the same order, then the rest. For BIO that makes
+    every "predecessor f of each I-x" a contiguous slice rather than a gather, and the
+    step's two parts concatenate without a reorder.
+    """
+
+    def __init__(self, allowed: list[list[bool]] | None, num_tags: int) -> None:
+        allowed_array = (np.ones((num_tags, num_tags), bool) if allowed is None
+                         else np.asarray(allowed, bool))
+        degree = allowed_array.sum(axis=0)
+        few_tags = np.flatnonzero((degree > 0) & (degree <= FEW_PREDECESSORS))
+        # Each few tag's predecessors, itself first when it may follow itself, padded by
+        # repeats (a repeat cannot change a max).
+        sources = [sorted(np.flatnonzero(allowed_array[:, j]), key=lambda i, j=j: i != j)
+                   for j in few_tags]
+        width = max((len(row) for row in sources), default=1)
+        sources = np.asarray([np.resize(row, width) for row in sources], np.int64)
+        order = list(few_tags)
+        for column in sources.T[1:]:
+            order.extend(i for i in dict.fromkeys(column.tolist()) if i not in set(order))
+        order.extend(i for i in range(num_tags) if i not in set(order))
+        self.tag_order = np.asarray(order, np.int32)
+        position = np.argsort(self.tag_order)
+        self.num_tags = num_tags
+        self.num_few = len(few_tags)
+        self.few_sources = position[sources].reshape(-1, width).astype(np.int32)
+        self.prune = num_tags - self.num_few > 0 and num_tags > VITERBI_CANDIDATES
+
+    def reorder(self, x: tf.Tensor) -> tf.Tensor:
+        """``x`` indexed by tag on every axis (``[K]`` or ``[K, K]``) in ``tag_order``."""
+        for axis in range(len(x.shape)):
+            x = tf.gather(x, self.tag_order, axis=axis)
+        return x
+
+    def bind(self, trans: tf.Tensor) -> _MaxPlusStep:
+        """The step for penalised ``trans`` (in ``tag_order``), callable as
+        ``delta [B, K] -> m [B, K]``."""
+        return _MaxPlusStep(self, trans)
+
+
+class _MaxPlusStep:
+    """``_MaxPlusPlan`` bound to one transition matrix (the tensors gathered once)."""
+
+    def __init__(self, plan: _MaxPlusPlan, trans: tf.Tensor) -> None:
+        self.plan = plan
+        targets = np.arange(plan.num_few)
+        self.few_trans = [tf.gather_nd(trans, np.stack([column, targets], 1))
+                          for column in plan.few_sources.T]                     # each [Jf]
+        self.many_trans = trans[:, plan.num_few:]                                # [K, Jm]
+        self.many_trans_t = tf.transpose(self.many_trans)                        # [Jm, K]
+        self.bound = tf.reduce_max(self.many_trans, axis=0)                      # [Jm]
+
+    def __call__(self, delta: tf.Tensor) -> tf.Tensor:
+        parts = []
+        if self.plan.num_few:
+            few = None
+            for column, column_trans in zip(self.plan.few_sources.T, self.few_trans,
+                                            strict=True):
+                score = _columns(delta, column) + column_trans
+                few = score if few is None else tf.maximum(few, score)
+            parts.append(few)
+        if self.plan.prune:
+            candidates, exact = self.pruned(delta)
+            parts.append(tf.cond(tf.reduce_all(exact), lambda: candidates,
+                                 lambda: self._fix_rows(delta, candidates, exact)))
+        elif self.plan.num_few < self.plan.num_tags:
+            parts.append(self.dense(delta))
+        return parts[0] if len(parts) == 1 else tf.concat(parts, axis=1)
+
+    def pruned(self, delta: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """The many-predecessor tags' max over each row's best candidates ``[B, Jm]``, and
+        for each row whether that is provably its max over all previous tags ``[B]``."""
+        rest = delta
+        candidates = None
+        for _ in range(VITERBI_CANDIDATES):
+            best = tf.argmax(rest, axis=1, output_type=tf.int32)
+            score = tf.gather(rest, best, batch_dims=1)[:, tf.newaxis] + tf.gather(
+                self.many_trans, best)
+            candidates = score if candidates is None else tf.maximum(candidates, score)
+            rest = tf.where(tf.one_hot(best, self.plan.num_tags, True, False), -np.inf, rest)
+        beyond = tf.reduce_max(rest, axis=1, keepdims=True)
+        return candidates, tf.reduce_all(candidates > beyond + self.bound, axis=1)
+
+    def dense(self, delta: tf.Tensor) -> tf.Tensor:
+        """The many-predecessor tags' max over all previous tags: ``[B, Jm, K]``."""
+        return tf.reduce_max(delta[:, tf.newaxis, :] + self.many_trans_t, axis=2)
+
+    def _fix_rows(self, delta, candidates, exact):
+        rows = tf.where(~exact)
+        return tf.tensor_scatter_nd_update(candidates, rows, self.dense(tf.gather_nd(delta, rows)))
+
+
+def _columns(x: tf.Tensor, ids: np.ndarray) -> tf.Tensor:
+    """``x[:, ids]``, as a slice when ``ids`` are consecutive."""
+    if len(ids) and np.array_equal(ids, np.arange(ids[0], ids[0] + len(ids))):
+        return x[:, int(ids[0]):int(ids[0]) + len(ids)]
+    return tf.gather(x, ids, axis=1)
 
 
 def _log_matmul_exp(log_a, exp_b):
