@@ -43,6 +43,15 @@ def _table(keys: list[str], default: int) -> tf.lookup.StaticHashTable:
     return tf.lookup.StaticHashTable(initializer, default_value=default)
 
 
+def _code_point_table(entries: list[str]) -> tf.lookup.StaticHashTable:
+    """Code point -> id for the single-character entries (the rest, PAD and UNK, are
+    never a character of a word)."""
+    ids = [i for i, entry in enumerate(entries) if len(entry) == 1]
+    initializer = tf.lookup.KeyValueTensorInitializer(
+        tf.constant([ord(entries[i]) for i in ids], tf.int32), tf.constant(ids, tf.int32))
+    return tf.lookup.StaticHashTable(initializer, default_value=UNK_ID)
+
+
 def _at_least_one_step(ids: tf.Tensor, pad=0) -> tf.Tensor:
     """Pad axis 1 to length >= 1, so a batch of empty strings still runs through the model."""
     missing = tf.maximum(1 - tf.shape(ids)[1], 0)
@@ -61,33 +70,36 @@ class ServingModule(tf.Module):
         self.model_variables = list(tagger.model.variables)
         self._predictor = tagger.predictor
         self.word_table = _table(encoder.words.entries, UNK_ID)
-        self.char_table = _table(encoder.chars.entries, UNK_ID) if encoder.chars else None
+        self.char_table = _code_point_table(encoder.chars.entries) if encoder.chars else None
         self.max_word_length = encoder.max_word_length
         self.tag_names = tf.Variable(encoder.tags.labels, trainable=False, name="tag_names")
 
-    def inputs(self, text: tf.Tensor) -> tuple[tf.RaggedTensor, dict[str, tf.Tensor]]:
-        tokens = tokenize_graph(text)
+    def inputs(self, tokens: tf.RaggedTensor) -> dict[str, tf.Tensor]:
+        """The model's id inputs for tokenized texts ``[N, (tokens)]``, at least one step wide."""
         keys = normalize_graph(tokens)
         words = tf.ragged.map_flat_values(self.word_table.lookup, keys)
         inputs = {"words": _at_least_one_step(words.to_tensor(0))}
         if self.char_table is not None:
-            chars = tf.strings.unicode_split(keys, "UTF-8", errors="replace")
+            # Code points, not one-character strings: the same ids, without a string per
+            # character to build and hash.
+            chars = tf.strings.unicode_decode(keys, "UTF-8", errors="replace")
             chars = chars[:, :, : self.max_word_length]
             char_ids = tf.ragged.map_flat_values(self.char_table.lookup, chars)
             inputs["chars"] = _at_least_one_step(char_ids.to_tensor(0))
-        return tokens, inputs
+        return inputs
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
     def serve(self, text: tf.Tensor) -> dict[str, tf.Tensor]:
-        tokens, inputs = self.inputs(text)
-        out = self.predict_by_length(inputs)
-        mask = inputs["words"] > 0
+        tokens = tokenize_graph(text)
+        out = self.predict_by_length(tokens)
+        length = tf.cast(tokens.row_lengths(), tf.int32)
+        mask = tf.sequence_mask(length, tf.shape(out["tag_ids"])[1])
         result = {
             "tokens": _at_least_one_step(tokens.to_tensor(""), pad=""),
             "tags": tf.where(mask, tf.gather(self.tag_names, out["tag_ids"]), ""),
             "tag_confidence": tf.where(mask, out["tag_confidence"], 0.0),
             "tag_probs": out["tag_probs"] * tf.cast(mask, out["tag_probs"].dtype)[..., None],
-            "length": tf.cast(tokens.row_lengths(), tf.int32),
+            "length": length,
         }
         n = tf.shape(text)[0]
         if "intent" in out:
@@ -100,18 +112,20 @@ class ServingModule(tf.Module):
             result["intent_confidence"] = tf.zeros([n])
         return result
 
-    def predict_by_length(self, inputs: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
-        """The predictor's outputs for every row, computed in chunks of similar length.
+    def predict_by_length(self, tokens: tf.RaggedTensor) -> dict[str, tf.Tensor]:
+        """The predictor's outputs for every row of ``tokens``, computed in chunks of
+        similar length; per-token outputs are ``max(1, longest row)`` steps wide.
 
         A batch is padded to its longest utterance, and the recurrent layers and the CRF pay
         for every padded step. So the rows are sorted by length and cut into chunks of
         ``CHUNK_SIZE``, each trimmed to its own longest row; the outputs are padded back to
-        the batch's width and returned in the caller's order.
+        the batch's width and returned in the caller's order. Each chunk also makes its own
+        ids (normalisation and lookups), so that this string work, otherwise a serial start
+        to every call, runs beside other chunks' model work.
         """
-        words = inputs["words"]
-        n = tf.shape(words)[0]
-        width = tf.shape(words)[1]
-        lengths = tf.reduce_sum(tf.cast(words > 0, tf.int32), axis=1)
+        lengths = tf.cast(tokens.row_lengths(), tf.int32)
+        n = tf.shape(lengths)[0]
+        width = tf.maximum(tf.reduce_max(tf.concat([lengths, [0]], 0)), 1)
         order = tf.argsort(lengths, stable=True)
         # At least one chunk, so that an empty batch still yields outputs of the right shapes.
         chunks = tf.maximum((n + CHUNK_SIZE - 1) // CHUNK_SIZE, 1)
@@ -120,11 +134,10 @@ class ServingModule(tf.Module):
 
         def body(i, arrays):
             rows = order[i * CHUNK_SIZE:tf.minimum((i + 1) * CHUNK_SIZE, n)]
-            steps = tf.maximum(tf.reduce_max(tf.gather(lengths, rows)), 1)
-            part = {key: tf.gather(value, rows)[:, :steps] for key, value in inputs.items()}
-            out = self._predictor.graph(part)
+            out = self._predictor.graph(self.inputs(tf.gather(tokens, rows)))
             for key, value in out.items():
                 if value.shape.rank >= 2:  # per-token outputs: pad the time axis back
+                    steps = tf.shape(value)[1]
                     padding = [[0, 0], [0, width - steps]] + [[0, 0]] * (value.shape.rank - 2)
                     value = tf.pad(value, padding)
                 arrays[key] = arrays[key].write(i, value)

@@ -60,15 +60,17 @@ def test_length_sorted_chunks_give_the_same_outputs_in_the_callers_order(trained
     import tensorflow as tf
 
     from slotfill import export
+    from slotfill.graph_tokenizer import tokenize_graph
 
     texts = [" ".join(tokens) for tokens in bundled["test"]["tokens"]][:40]
     texts += ["", "Boston", "a b c d e f g h i j k l m n o p q r s t u v w x y z"]
     module = export.ServingModule(Tagger.load(trained.model_dir))
     text = tf.constant(texts)
-    _, inputs = module.inputs(text)
-    whole = module._predictor.graph(inputs)  # the batch at once, padded to its longest row
+    tokens = tokenize_graph(text)
+    # The batch at once, padded to its longest row.
+    whole = module._predictor.graph(module.inputs(tokens))
     monkeypatch.setattr(export, "CHUNK_SIZE", 7)  # several chunks, the last one partial
-    chunked = module.predict_by_length(inputs)
+    chunked = module.predict_by_length(tokens)
     assert sorted(chunked) == sorted(whole)
     for key, want in whole.items():
         got = chunked[key].numpy()
