@@ -98,7 +98,8 @@ class ServingModule(tf.Module):
             "tokens": _at_least_one_step(tokens.to_tensor(""), pad=""),
             "tags": tf.where(mask, tf.gather(self.tag_names, out["tag_ids"]), ""),
             "tag_confidence": tf.where(mask, out["tag_confidence"], 0.0),
-            "tag_probs": out["tag_probs"] * tf.cast(mask, out["tag_probs"].dtype)[..., None],
+            # Already 0 at padding (the predictor's and the chunks'): no [N, T, K] pass here.
+            "tag_probs": out["tag_probs"],
             "length": length,
         }
         n = tf.shape(text)[0]

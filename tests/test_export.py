@@ -79,3 +79,24 @@ def test_length_sorted_chunks_give_the_same_outputs_in_the_callers_order(trained
             np.testing.assert_array_equal(got, want.numpy(), err_msg=key)
         else:
             np.testing.assert_allclose(got, want.numpy(), atol=1e-4, err_msg=key)
+
+
+def test_served_probabilities_are_distributions_at_tokens_and_zero_at_padding(trained):
+    import numpy as np
+    import tensorflow as tf
+
+    from slotfill import export
+
+    module = export.ServingModule(Tagger.load(trained.model_dir))
+    out = module.serve(tf.constant(["", "Boston", "flights from denver to boston on monday"]))
+    probs, length = out["tag_probs"].numpy(), out["length"].numpy()
+    real = np.arange(probs.shape[1])[None, :] < length[:, None]
+    assert length.tolist() == [0, 1, 7]
+    np.testing.assert_allclose(probs.sum(axis=2)[real], 1.0, atol=1e-4)
+    assert np.all(probs[~real] == 0)
+    # Each chosen tag's confidence is its probability.
+    chosen = [[module.tag_names.numpy().tolist().index(tag) for tag in row[:n]]
+              for row, n in zip(out["tags"].numpy(), length)]
+    for b, ids in enumerate(chosen):
+        np.testing.assert_allclose(out["tag_confidence"].numpy()[b, :len(ids)],
+                                   probs[b, np.arange(len(ids)), ids], atol=1e-6)
