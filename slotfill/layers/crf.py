@@ -13,6 +13,9 @@ import tensorflow as tf
 DISALLOWED_PENALTY = -1e4
 # Viterbi's max over previous tags looks at this many best ones first (see _MaxPlusPlan).
 VITERBI_CANDIDATES = 3
+# Below this many rows the dense max is cheaper than the candidates' fixed cost of ops
+# (one utterance: ~10 us against ~100 us a step).
+PRUNE_MIN_ROWS = 32
 # A tag with at most this many allowed predecessors (BIO's I-x: B-x and I-x) takes its
 # max over exactly those.
 FEW_PREDECESSORS = 4
@@ -441,12 +444,16 @@ class _MaxPlusStep:
                 few = score if few is None else tf.maximum(few, score)
             parts.append(few)
         if self.plan.prune:
-            candidates, exact = self.pruned(delta)
-            parts.append(tf.cond(tf.reduce_all(exact), lambda: candidates,
-                                 lambda: self._fix_rows(delta, candidates, exact)))
+            parts.append(tf.cond(tf.shape(delta)[0] < PRUNE_MIN_ROWS,
+                                 lambda: self.dense(delta), lambda: self._pruned_exact(delta)))
         elif self.plan.num_few < self.plan.num_tags:
             parts.append(self.dense(delta))
         return parts[0] if len(parts) == 1 else tf.concat(parts, axis=1)
+
+    def _pruned_exact(self, delta: tf.Tensor) -> tf.Tensor:
+        candidates, exact = self.pruned(delta)
+        return tf.cond(tf.reduce_all(exact), lambda: candidates,
+                       lambda: self._fix_rows(delta, candidates, exact))
 
     def pruned(self, delta: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         """The many-predecessor tags' max over each row's best candidates ``[B, Jm]``, and

@@ -13,7 +13,7 @@ import pytest
 import tensorflow as tf
 
 import slotfill
-from slotfill.layers.crf import CRF
+from slotfill.layers.crf import CRF, PRUNE_MIN_ROWS
 
 NUM_TAGS = 3
 # A BIO scheme with one slot: 0 = O, 1 = B, 2 = I. I may not follow O nor start a sentence,
@@ -448,7 +448,7 @@ def test_decode_with_many_tags_matches_dynamic_programming(constrained, scale):
     crf.build((None, None, crf.num_tags))
     rng = np.random.default_rng(12)
     crf.transitions.assign(rng.normal(size=(crf.num_tags,) * 2).astype("float32"))
-    lengths = [9, 1, 6, 0, 9, 3]
+    lengths = [9, 1, 6, 0, 9, 3] * 7  # enough rows for the pruned Viterbi step
     emissions = (rng.normal(size=(len(lengths), 9, crf.num_tags)) * scale).astype("float32")
     mask = np.arange(9)[None, :] < np.asarray(lengths)[:, None]
     decoded = crf.decode(emissions, mask).numpy()
@@ -472,7 +472,8 @@ def max_plus_case(constrained: bool, scale: float, seed: int = 3):
     # The step works in its plan's tag order: so do the scores and transitions here.
     order = crf._max_plus.tag_order
     trans = penalised_potentials(crf)[0][np.ix_(order, order)]
-    delta = (rng.normal(size=(16, crf.num_tags)) * scale).astype("float32")
+    # Enough rows for the step to prune (PRUNE_MIN_ROWS); fewer take the dense max.
+    delta = (rng.normal(size=(PRUNE_MIN_ROWS + 8, crf.num_tags)) * scale).astype("float32")
     return crf._max_plus.bind(tf.constant(trans, tf.float32)), delta, trans
 
 
