@@ -122,6 +122,27 @@ def test_targets_compare_ratios_from_the_same_run_with_their_bounds():
     assert broken[0]["value"] is None and broken[0]["passed"] is None
 
 
+def test_epoch_timing_runs_the_archs_in_order_then_in_reverse_and_keeps_the_faster_pass(
+        monkeypatch, tmp_path):
+    calls = []
+
+    def fake_worker(ws, name, spec):
+        (arch,) = spec["archs"]
+        calls.append(arch)
+        # Later passes are slower for some archs and faster for others.
+        seconds = 10.0 + len(calls) * (1 if arch == "bilstm" else -1)
+        return {arch: {"epoch_seconds": [99.0, seconds], "seconds_per_epoch": seconds,
+                       "parameters": 1}}, speed.ChildRun(1.0, 100.0 + len(calls))
+
+    monkeypatch.setattr(speed, "run_worker", fake_worker)
+    results = speed.measure_epochs(speed.Workspace(tmp_path, tmp_path / "d.json"), speed.FULL)
+    assert calls == list(speed.ARCHS) + list(reversed(speed.ARCHS))
+    assert results["bilstm"]["seconds_per_epoch"] == 11.0        # its first pass (call 1)
+    assert results["bipeephole"]["seconds_per_epoch"] == 10.0 - 7  # its second pass (call 7)
+    assert results["bilstm"]["passes"] == [[99.0, 11.0], [99.0, 18.0]]
+    assert results["bilstm"]["peak_rss_mb"] == 108.0
+
+
 def test_environment_records_machine_versions_commit_and_command():
     env = common.environment(["benchmarks/speed.py", "--data", "some folder"])
     assert env["machine"]["cores"] >= 1 and env["machine"]["cpu"]
