@@ -58,7 +58,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -246,6 +246,24 @@ def run_worker(ws: Workspace, name: str, spec: dict[str, Any]) -> tuple[dict[str
     return json.loads(result_file.read_text()), run
 
 
+def alternate(calls: dict[str, Callable[[], Any]], rounds: int) -> dict[str, list[Any]]:
+    """Each call ``rounds`` times, in turns; which goes first flips every round, so that
+    neither always runs right after the other. Every call's results, in order."""
+    results: dict[str, list[Any]] = {name: [] for name in calls}
+    order = list(calls)
+    for _ in range(rounds):
+        for name in order:
+            results[name].append(calls[name]())
+        order.reverse()
+    return results
+
+
+def _timed(call: Callable[[], Any]) -> float:
+    started = time.perf_counter()
+    call()
+    return time.perf_counter() - started
+
+
 # --- the measures (parent side) ------------------------------------------------------------
 
 
@@ -316,15 +334,10 @@ def measure_cold_start(ws: Workspace, profile: Profile) -> dict[str, Any]:
     if profile.cold_start_warmup:
         for args in commands.values():  # untimed: the first run pays for reading files from disk
             run_child(args, ws.env, logs)
-    seconds: dict[str, list[float]] = {name: [] for name in commands}
-    peaks: dict[str, list[float]] = {name: [] for name in commands}
-    order = list(commands)
-    for _ in range(profile.cold_starts):
-        for name in order:
-            run = run_child(commands[name], ws.env, logs)
-            seconds[name].append(run.seconds)
-            peaks[name].append(run.peak_rss_mb)
-        order.reverse()  # neither command always runs right after the other
+    runs = alternate({name: lambda args=args: run_child(args, ws.env, logs)
+                      for name, args in commands.items()}, profile.cold_starts)
+    seconds = {name: [run.seconds for run in done] for name, done in runs.items()}
+    peaks = {name: [run.peak_rss_mb for run in done] for name, done in runs.items()}
     return {
         "text": COLD_START_TEXT,
         "commands": {name: shlex.join(["python", *args[1:]]).replace(str(CLI), "cli.py")
@@ -640,14 +653,8 @@ def _side_by_side(spec: dict[str, Any], texts: list[str], slotfill_pass) -> dict
     passes = {"crf": lambda: crf_baseline.tag_texts(crf, texts), "slotfill": slotfill_pass}
     for run_pass in passes.values():  # warm-up
         run_pass()
-    seconds: dict[str, list[float]] = {name: [] for name in passes}
-    order = list(passes)
-    for _ in range(spec["side_by_side_rounds"]):
-        for name in order:
-            started = time.perf_counter()
-            passes[name]()
-            seconds[name].append(time.perf_counter() - started)
-        order.reverse()
+    seconds = alternate({name: lambda run_pass=run_pass: _timed(run_pass)
+                         for name, run_pass in passes.items()}, spec["side_by_side_rounds"])
     return {"rounds": spec["side_by_side_rounds"],
             "crf_pass_seconds": seconds["crf"], "slotfill_pass_seconds": seconds["slotfill"],
             "crf_utterances_per_second": len(texts) / min(seconds["crf"]),

@@ -196,3 +196,11 @@ def test_quick_run_writes_a_complete_report_outside_the_results_folder(tmp_path)
     # The recorded results and the repository's latest-model pointer are left alone.
     assert (sorted(common.RESULTS.iterdir()) if common.RESULTS.exists() else []) == results_before
     assert (latest.read_text() if latest.exists() else None) == latest_before
+
+
+def test_alternate_flips_which_call_goes_first_every_round():
+    log = []
+    results = speed.alternate({"a": lambda: log.append("a") or len(log),
+                               "b": lambda: log.append("b") or len(log)}, 3)
+    assert log == ["a", "b", "b", "a", "a", "b"]
+    assert results == {"a": [1, 4, 5], "b": [2, 3, 6]}

@@ -399,10 +399,9 @@ class _MaxPlusPlan:
                    for j in few_tags]
         width = max((len(row) for row in sources), default=1)
         sources = np.asarray([np.resize(row, width) for row in sources], np.int64)
-        order = list(few_tags)
-        for column in sources.T[1:]:
-            order.extend(i for i in dict.fromkeys(column.tolist()) if i not in set(order))
-        order.extend(i for i in range(num_tags) if i not in set(order))
+        order: list[int] = []
+        for tags in [few_tags, *sources.T[1:], range(num_tags)]:
+            order.extend(int(i) for i in dict.fromkeys(tags) if i not in order)
         self.tag_order = np.asarray(order, np.int32)
         position = np.argsort(self.tag_order)
         self.num_tags = num_tags
