@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from slotfill import bio
 from slotfill.tokenizer import normalize
 from slotfill.vocabulary import LabelSet, Vocabulary
 
@@ -54,8 +55,10 @@ class Encoder:
         char_vocab = None
         if chars:
             char_vocab = Vocabulary.build(c for key in keys for c in key[:max_word_length])
-        # "O" first, so tag id 0 is the outside tag whatever the dataset.
+        # "O" first, so tag id 0 is the outside tag whatever the dataset; then the order
+        # that lets the CRF decode without reordering its emissions.
         tag_set = LabelSet.build((t for sentence in tags for t in sentence), first=["O"])
+        tag_set = LabelSet(bio.crf_order(tag_set.labels))
         intent_set = None
         if intents is not None:
             if multi_intent:

@@ -10,6 +10,7 @@ from seqeval.metrics.sequence_labeling import get_entities
 from slotfill.bio import (
     SlotSpan,
     allowed_transitions,
+    crf_order,
     is_valid_tag,
     is_well_formed,
     parse_tag,
@@ -144,3 +145,12 @@ def test_allowed_transitions_of_an_empty_label_list_and_bad_labels():
     assert allowed_transitions([]) == ([], [])
     with pytest.raises(ValueError, match=r"tags\[1\]"):
         allowed_transitions(["O", "<pad>"])
+
+
+def test_crf_order_puts_each_inside_tag_last_after_its_begin_tag_in_the_same_order():
+    tags = ["O", "B-a", "B-b", "B-c", "I-a", "I-c", "I-z"]
+    # B-b has no I-b: it stays with O. I-z has no B-z: it still goes last.
+    assert crf_order(tags) == ["O", "B-b", "B-a", "B-c", "I-a", "I-c", "I-z"]
+    assert crf_order(["O", "B-x"]) == ["O", "B-x"]
+    with pytest.raises(ValueError, match=r"tags\[1\]"):
+        crf_order(["O", "<pad>"])

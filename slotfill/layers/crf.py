@@ -223,7 +223,7 @@ class CRF(keras.layers.Layer):
         # Decoded in the plan's tag order (see _MaxPlusPlan), mapped back at the end.
         plan = self._max_plus
         trans, start, end = (plan.reorder(x) for x in self._potentials())
-        emissions = tf.gather(emissions, plan.tag_order, axis=2)
+        emissions = plan.reorder(emissions, axes=[2])
         trans_to_from = tf.transpose(trans)  # [to, from]
         emissions_tm, mask_tm, is_first = _time_major(emissions, mask)
         best_previous = plan.bind(trans)
@@ -252,7 +252,7 @@ class CRF(keras.layers.Layer):
         next_mask = tf.concat([mask_tm[1:], tf.zeros_like(mask_tm[:1])], axis=0)
         path = tf.transpose(tf.scan(backtrack, (deltas, next_mask), initializer=best_last,
                                     reverse=True))
-        path = tf.gather(plan.tag_order, path)
+        path = plan.restore(path)
         return tf.where(mask, path, tf.zeros_like(path))
 
     def marginals(self, emissions, mask) -> tf.Tensor:
@@ -382,10 +382,12 @@ class _MaxPlusPlan:
     (the predecessors left out are forbidden ones, which lose to an allowed one unless
     scores differ by more than ``DISALLOWED_PENALTY``).
 
-    The step works in its own tag order, ``tag_order``: the few-predecessor tags first,
-    then their other predecessors in the same order, then the rest. For BIO that makes
-    every "predecessor f of each I-x" a contiguous slice rather than a gather, and the
-    step's two parts concatenate without a reorder.
+    The step works in its own tag order, ``tag_order``: the other tags first, then the
+    few-predecessor tags' other predecessors in the same order as those tags, then the
+    few-predecessor tags. For BIO that makes every "predecessor f of each I-x" a
+    contiguous slice rather than a gather, and the step's two parts concatenate without a
+    reorder. Tags already numbered in this order (``bio.crf_order``, as slotfill numbers
+    them) give the identity, and decoding skips reordering its ``[B, T, K]`` emissions.
     """
 
     def __init__(self, allowed: list[list[bool]] | None, num_tags: int) -> None:
@@ -399,21 +401,31 @@ class _MaxPlusPlan:
                    for j in few_tags]
         width = max((len(row) for row in sources), default=1)
         sources = np.asarray([np.resize(row, width) for row in sources], np.int64)
-        order: list[int] = []
-        for tags in [few_tags, *sources.T[1:], range(num_tags)]:
-            order.extend(int(i) for i in dict.fromkeys(tags) if i not in order)
-        self.tag_order = np.asarray(order, np.int32)
+        few = [int(j) for j in few_tags]
+        # Column by column, so that each column of ``sources`` is one run of tags.
+        feeding = [int(i) for column in sources.T[1:] for i in column if i not in few]
+        tail = list(dict.fromkeys(feeding + few))
+        self.tag_order = np.asarray([i for i in range(num_tags) if i not in tail] + tail,
+                                    np.int32)
+        self.is_identity = bool(np.array_equal(self.tag_order, np.arange(num_tags)))
         position = np.argsort(self.tag_order)
         self.num_tags = num_tags
-        self.num_few = len(few_tags)
+        self.num_few = len(few)
+        self.num_many = num_tags - self.num_few
         self.few_sources = position[sources].reshape(-1, width).astype(np.int32)
-        self.prune = num_tags - self.num_few > 0 and num_tags > VITERBI_CANDIDATES
+        self.prune = self.num_many > 0 and num_tags > VITERBI_CANDIDATES
 
-    def reorder(self, x: tf.Tensor) -> tf.Tensor:
-        """``x`` indexed by tag on every axis (``[K]`` or ``[K, K]``) in ``tag_order``."""
-        for axis in range(len(x.shape)):
+    def reorder(self, x: tf.Tensor, axes: Sequence[int] | None = None) -> tf.Tensor:
+        """``x`` indexed by tag on ``axes`` (default every axis) in ``tag_order``."""
+        if self.is_identity:
+            return x
+        for axis in range(len(x.shape)) if axes is None else axes:
             x = tf.gather(x, self.tag_order, axis=axis)
         return x
+
+    def restore(self, tag_ids: tf.Tensor) -> tf.Tensor:
+        """Tag ids in ``tag_order`` back to the layer's own ids."""
+        return tag_ids if self.is_identity else tf.gather(self.tag_order, tag_ids)
 
     def bind(self, trans: tf.Tensor) -> _MaxPlusStep:
         """The step for penalised ``trans`` (in ``tag_order``), callable as
@@ -426,15 +438,20 @@ class _MaxPlusStep:
 
     def __init__(self, plan: _MaxPlusPlan, trans: tf.Tensor) -> None:
         self.plan = plan
-        targets = np.arange(plan.num_few)
+        targets = np.arange(plan.num_many, plan.num_tags)
         self.few_trans = [tf.gather_nd(trans, np.stack([column, targets], 1))
                           for column in plan.few_sources.T]                     # each [Jf]
-        self.many_trans = trans[:, plan.num_few:]                                # [K, Jm]
+        self.many_trans = trans[:, :plan.num_many]                               # [K, Jm]
         self.many_trans_t = tf.transpose(self.many_trans)                        # [Jm, K]
         self.bound = tf.reduce_max(self.many_trans, axis=0)                      # [Jm]
 
     def __call__(self, delta: tf.Tensor) -> tf.Tensor:
         parts = []
+        if self.plan.prune:
+            parts.append(tf.cond(tf.shape(delta)[0] < PRUNE_MIN_ROWS,
+                                 lambda: self.dense(delta), lambda: self._pruned_exact(delta)))
+        elif self.plan.num_many:
+            parts.append(self.dense(delta))
         if self.plan.num_few:
             few = None
             for column, column_trans in zip(self.plan.few_sources.T, self.few_trans,
@@ -442,11 +459,6 @@ class _MaxPlusStep:
                 score = _columns(delta, column) + column_trans
                 few = score if few is None else tf.maximum(few, score)
             parts.append(few)
-        if self.plan.prune:
-            parts.append(tf.cond(tf.shape(delta)[0] < PRUNE_MIN_ROWS,
-                                 lambda: self.dense(delta), lambda: self._pruned_exact(delta)))
-        elif self.plan.num_few < self.plan.num_tags:
-            parts.append(self.dense(delta))
         return parts[0] if len(parts) == 1 else tf.concat(parts, axis=1)
 
     def _pruned_exact(self, delta: tf.Tensor) -> tf.Tensor:

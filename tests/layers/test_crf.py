@@ -13,6 +13,7 @@ import pytest
 import tensorflow as tf
 
 import slotfill
+from slotfill import bio
 from slotfill.layers.crf import CRF, PRUNE_MIN_ROWS
 
 NUM_TAGS = 3
@@ -438,13 +439,25 @@ def numpy_viterbi(trans, start, end, emissions):
     return path[::-1]
 
 
+def bio_labels(slots: int) -> list[str]:
+    """The labels ``bio_constraints`` numbers: O, B-1, I-1, ..., B-n, I-n."""
+    return ["O"] + [f"{p}-{x}" for x in range(1, slots + 1) for p in "BI"]
+
+
 @pytest.mark.parametrize("constrained", [False, True])
 @pytest.mark.parametrize("scale", [0.5, 30.0])  # flat and peaked scores
-def test_decode_with_many_tags_matches_dynamic_programming(constrained, scale):
+@pytest.mark.parametrize("numbering", ["interleaved", "crf_order"])
+def test_decode_with_many_tags_matches_dynamic_programming(constrained, scale, numbering):
     # 41 tags with BIO constraints, an ATIS-like structure at a size brute force cannot check.
+    # Numbered O, B-1, I-1, ... the step reorders the tags; numbered as slotfill numbers
+    # them (bio.crf_order), it need not.
     slots = 20
     allowed = bio_constraints(slots) if constrained else None
+    if constrained and numbering == "crf_order":
+        labels = bio_labels(slots)
+        allowed = bio.allowed_transitions(bio.crf_order(labels))[0]
     crf = CRF(1 + 2 * slots, allowed_transitions=allowed)
+    assert crf._max_plus.is_identity == (numbering == "crf_order" or not constrained)
     crf.build((None, None, crf.num_tags))
     rng = np.random.default_rng(12)
     crf.transitions.assign(rng.normal(size=(crf.num_tags,) * 2).astype("float32"))
@@ -495,7 +508,7 @@ def test_pruned_viterbi_step_skips_dense_sum_only_when_provably_exact():
     candidates, exact = step.pruned(tf.constant(delta))
     assert np.all(exact.numpy())
     want = dense_max_plus(delta, trans)
-    np.testing.assert_allclose(candidates.numpy(), want[:, step.plan.num_few:], atol=1e-4)
+    np.testing.assert_allclose(candidates.numpy(), want[:, :step.plan.num_many], atol=1e-4)
     # All previous tags tied in some rows: the best few prove nothing there, so those rows
     # (and only those) must take the dense max, and the step is still exact.
     delta[::3] = 0.0
