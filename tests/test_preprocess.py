@@ -30,6 +30,16 @@ def test_encoder_normalizes_and_truncates_words():
     assert list(out["chars"][0]) == encoder.chars.ids("bost")
 
 
+def test_tags_are_numbered_so_that_the_crf_decodes_without_reordering_them():
+    from slotfill import bio
+    from slotfill.layers.crf import CRF
+
+    labels = make_encoder().tags.labels
+    assert labels == ["O", "B-date", "B-to", "B-from", "I-from"]
+    allowed, start = bio.allowed_transitions(labels)
+    assert CRF(len(labels), allowed_transitions=allowed, allowed_start=start)._max_plus.is_identity
+
+
 def test_unseen_labels_become_minus_one():
     encoder = Encoder.build(TOKENS, TAGS, ["flight", "fare"], chars=False, max_word_length=4)
     assert not encoder.multi_intent
