@@ -153,11 +153,11 @@ def crf_order(tags: Sequence[str]) -> list[str]:
         ['O', 'B-c', 'B-a', 'B-b', 'I-a', 'I-b']
     """
     parsed = [_parse_at(tag, i) for i, tag in enumerate(tags)]
-    inside = [tag for tag, (prefix, _) in zip(tags, parsed) if prefix == INSIDE]
     present = set(tags)
-    begins = [b for b in (f"{BEGIN}-{slot}" for prefix, slot in parsed if prefix == INSIDE)
-              if b in present]
-    tail = set(inside) | set(begins)
+    inside = [tag for tag, (prefix, _) in zip(tags, parsed) if prefix == INSIDE]
+    begins = [f"{BEGIN}-{slot}" for prefix, slot in parsed
+              if prefix == INSIDE and f"{BEGIN}-{slot}" in present]
+    tail = set(inside + begins)
     return [tag for tag in tags if tag not in tail] + begins + inside
 
 
