@@ -1,10 +1,13 @@
 """What slotfill's recurrent cells and their RNN layers share: argument checks and the loop.
 
 A wrapper layer (``JordanRNN``, ``PeepholeLSTM``) is a ``keras.layers.RNN`` over its
-cell whose time loop reads the cell's weights once per sequence instead of once per
-step. Its cell provides ``_step_weights(batch_size)`` and ``_step(inputs, states,
-weights)``; the wrapper lists the cell's constructor arguments in ``CELL_ARGUMENTS``,
-which it exposes as attributes and writes into its config.
+cell whose time loop does less per step than the cell's own ``call``: the input
+projection of every step is one matmul before the loop, and the other weights are read
+once per sequence. Its cell provides ``_input_projection(inputs)``,
+``_step_weights(batch_size)`` and ``_recurrent_step(projected, states, weights)``, and
+its ``call`` is ``_recurrent_step`` of ``_input_projection``. The wrapper lists the
+cell's constructor arguments in ``CELL_ARGUMENTS``, which it exposes as attributes and
+writes into its config.
 """
 
 from __future__ import annotations
@@ -48,23 +51,26 @@ def cell_property(name: str) -> property:
 
 
 class CellRNN(keras.layers.RNN):
-    """Base of the wrapper layers: Keras's RNN loop with the cell's weights read once."""
+    """Base of the wrapper layers: Keras's RNN loop over the cell's input projections."""
 
     CELL_ARGUMENTS: tuple[str, ...] = ()
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
         if tree.is_nested(mask):
             mask = mask[0]
-        # The cell's own step, but with the weights read (and vectors broadcast) once for the
-        # whole loop; Keras's loop, so masking, go_backwards and unroll behave as for any RNN.
+        # The cell's own step, split: the input projections of all steps in one matmul (per
+        # step they were small matmuls, each with its own kernel-gradient accumulation in
+        # the backward loop), and the other weights read (and vectors broadcast) once.
+        # Keras's loop, so masking, go_backwards and unroll behave as for any RNN.
+        projected = self.cell._input_projection(sequences)
         weights = self.cell._step_weights(ops.shape(sequences)[0])
 
         def step(inputs, states):
-            return self.cell._step(inputs, states, weights)
+            return self.cell._recurrent_step(inputs, states, weights)
 
         return keras_backend.rnn(
             step,
-            sequences,
+            projected,
             list(initial_state),
             go_backwards=self.go_backwards,
             mask=mask,

@@ -134,37 +134,34 @@ class JordanRNNCell(keras.layers.Layer):
             )
 
     def call(self, inputs, states, training=False):
-        return self._step(inputs, states, self._step_weights())
+        return self._recurrent_step(self._input_projection(inputs), states, self._step_weights())
+
+    def _input_projection(self, inputs):
+        """``W_x x + b``, for one step ``[B, D]`` or a whole sequence ``[B, T, D]``: it does
+        not depend on the state, so a time loop can compute it for every step in one matmul
+        before it starts."""
+        z = ops.matmul(inputs, self.kernel)
+        return z + self.bias if self.use_bias else z
 
     def _step_weights(self, batch_size=None) -> tuple:
-        """The tensors a step reads: (kernel, recurrent_kernel, bias, output_kernel, output_bias).
+        """The tensors a step reads besides its input projection: (W_y, W_o, b_o).
 
-        With ``batch_size``, the biases come broadcast to (batch_size, ·): a time loop that
-        captures these once does no per-step variable reads, and its gradient no per-step
-        reductions over the batch for them.
+        With ``batch_size``, the output bias comes broadcast to (batch_size, ·): a time loop
+        that captures these once does no per-step variable reads, and its gradient no
+        per-step reductions over the batch for it.
         """
         if batch_size is None:
-            return (self.kernel, self.recurrent_kernel, self.bias,
-                    self.output_kernel, self.output_bias)
+            return self.recurrent_kernel, self.output_kernel, self.output_bias
+        output_bias = None
+        if self.use_bias:
+            output_bias = ops.broadcast_to(self.output_bias, (batch_size, self.output_units))
+        return (ops.convert_to_tensor(self.recurrent_kernel),
+                ops.convert_to_tensor(self.output_kernel), output_bias)
 
-        def per_row(vector):
-            return ops.broadcast_to(vector, (batch_size, ops.shape(vector)[0]))
-
-        return (
-            ops.convert_to_tensor(self.kernel),
-            ops.convert_to_tensor(self.recurrent_kernel),
-            per_row(self.bias) if self.use_bias else None,
-            ops.convert_to_tensor(self.output_kernel),
-            per_row(self.output_bias) if self.use_bias else None,
-        )
-
-    def _step(self, inputs, states, weights):
-        kernel, recurrent_kernel, bias, output_kernel, output_bias = weights
+    def _recurrent_step(self, projected, states, weights):
+        recurrent_kernel, output_kernel, output_bias = weights
         y_tm1 = states[0] if isinstance(states, (list, tuple)) else states
-        z_h = ops.matmul(inputs, kernel) + ops.matmul(y_tm1, recurrent_kernel)
-        if bias is not None:
-            z_h = z_h + bias
-        h = self.activation(z_h)
+        h = self.activation(projected + ops.matmul(y_tm1, recurrent_kernel))
         z_y = ops.matmul(h, output_kernel)
         if output_bias is not None:
             z_y = z_y + output_bias

@@ -138,38 +138,36 @@ class PeepholeLSTMCell(keras.layers.Layer):
         )
 
     def call(self, inputs, states, training=False):
-        return self._step(inputs, states, self._step_weights())
+        return self._recurrent_step(self._input_projection(inputs), states, self._step_weights())
+
+    def _input_projection(self, inputs):
+        """``W x + b`` for the four gates, for one step ``[B, D]`` or a whole sequence
+        ``[B, T, D]``: it does not depend on the state, so a time loop can compute it for
+        every step in one matmul before it starts."""
+        z = ops.matmul(inputs, self.kernel)
+        return z + self.bias if self.use_bias else z
 
     def _step_weights(self, batch_size=None) -> tuple:
-        """The tensors a step reads: (kernel, recurrent_kernel, bias, p_i, p_f, p_o).
+        """The tensors a step reads besides its input projection: (U, p_i, p_f, p_o).
 
-        With ``batch_size``, bias and peepholes come broadcast to (batch_size, ·): a time loop
+        With ``batch_size``, the peepholes come broadcast to (batch_size, units): a time loop
         that captures these once does no per-step variable reads, and its gradient no
         per-step reductions over the batch for them.
         """
         if batch_size is None:
-            return (self.kernel, self.recurrent_kernel, self.bias,
-                    self.peephole_i, self.peephole_f, self.peephole_o)
+            return self.recurrent_kernel, self.peephole_i, self.peephole_f, self.peephole_o
 
         def per_row(vector):
             return ops.broadcast_to(vector, (batch_size, ops.shape(vector)[0]))
 
-        return (
-            ops.convert_to_tensor(self.kernel),
-            ops.convert_to_tensor(self.recurrent_kernel),
-            per_row(self.bias) if self.use_bias else None,
-            per_row(self.peephole_i),
-            per_row(self.peephole_f),
-            per_row(self.peephole_o),
-        )
+        return (ops.convert_to_tensor(self.recurrent_kernel), per_row(self.peephole_i),
+                per_row(self.peephole_f), per_row(self.peephole_o))
 
-    def _step(self, inputs, states, weights):
-        kernel, recurrent_kernel, bias, p_i, p_f, p_o = weights
+    def _recurrent_step(self, projected, states, weights):
+        recurrent_kernel, p_i, p_f, p_o = weights
         h_tm1, c_tm1 = states[0], states[1]
-        # Two fused matmuls for the four gates; the blocks are split afterwards.
-        z = ops.matmul(inputs, kernel) + ops.matmul(h_tm1, recurrent_kernel)
-        if bias is not None:
-            z = z + bias
+        # One fused matmul for the four gates; the blocks are split afterwards.
+        z = projected + ops.matmul(h_tm1, recurrent_kernel)
         z_i, z_f, z_c, z_o = ops.split(z, 4, axis=-1)
         i = self.recurrent_activation(z_i + p_i * c_tm1)
         f = self.recurrent_activation(z_f + p_f * c_tm1)
@@ -228,9 +226,9 @@ class PeepholeLSTM(CellRNN):
     ```
 
     The equations are the cell's. Masked (padding) steps leave h and c unchanged, as in every
-    Keras RNN. Results are those of ``keras.layers.RNN(PeepholeLSTMCell(...))``, a little
-    faster: the weights are read, and the peepholes and bias broadcast, once per sequence
-    rather than once per step.
+    Keras RNN. Results are those of ``keras.layers.RNN(PeepholeLSTMCell(...))``, faster:
+    ``W x_t + b`` is computed for all steps in one matmul before the loop, and the loop
+    reads its weights, and broadcasts the peepholes, once per sequence rather than per step.
 
     Args:
         units, activation, recurrent_activation, use_bias, kernel_initializer,
