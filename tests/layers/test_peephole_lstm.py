@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from slotfill.layers.peephole_lstm import PeepholeLSTM, PeepholeLSTMCell
 
+from .loops import assert_wrapper_equals_cell_step_by_step
 from .saving import assert_saved_model_round_trip, load_in_fresh_process
 
 RNG = np.random.default_rng(7)
@@ -128,25 +129,12 @@ def test_zero_peepholes_equal_keras_lstm_with_mask(go_backwards):
 
 @pytest.mark.parametrize("go_backwards", [False, True])
 def test_wrapper_loop_over_input_projections_equals_the_cell_step_by_step(go_backwards):
-    # The wrapper projects every step's input before its loop; the cell's own call does it
-    # inside each step. Same outputs and same gradients, with every weight non-zero.
-    x = tf.constant(RNG.normal(size=(3, 6, 4)).astype("float32"))
+    x = RNG.normal(size=(3, 6, 4)).astype("float32")
     mask = np.arange(6)[None, :] < np.array([6, 4, 2])[:, None]
     wrapper = PeepholeLSTM(5, go_backwards=go_backwards)
     wrapper.build((None, 6, 4))
-    set_random_weights(wrapper.cell, seed=4)
-    plain = keras.layers.RNN(wrapper.cell, return_sequences=True, go_backwards=go_backwards)
-    results = []
-    for layer in (wrapper, plain):
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            out = layer(x, mask=mask)
-            loss = tf.reduce_sum(out * tf.range(1.0, 6.0))
-        results.append((out, tape.gradient(loss, [x, *wrapper.cell.weights])))
-    (out_w, grads_w), (out_p, grads_p) = results
-    np.testing.assert_allclose(out_w.numpy(), out_p.numpy(), atol=1e-6)
-    for got, expected in zip(grads_w, grads_p, strict=True):
-        np.testing.assert_allclose(got.numpy(), expected.numpy(), atol=1e-5)
+    set_random_weights(wrapper.cell, seed=4)  # every weight non-zero, peepholes too
+    assert_wrapper_equals_cell_step_by_step(wrapper, x, mask)
 
 
 def test_nonzero_peepholes_change_the_output():
