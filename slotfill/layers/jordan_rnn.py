@@ -211,8 +211,9 @@ class JordanRNN(CellRNN):
     ```
 
     The equations are the cell's. Masked (padding) steps leave y unchanged, as in every Keras
-    RNN. Results are those of ``keras.layers.RNN(JordanRNNCell(...))``, a little faster: the
-    weights are read, and the biases broadcast, once per sequence rather than once per step. In
+    RNN. Results are those of ``keras.layers.RNN(JordanRNNCell(...))``, faster: ``W_x x_t + b``
+    is computed for all steps in one matmul before the loop, and the loop reads its weights,
+    and broadcasts the output bias, once per sequence rather than per step. In
     ``keras.layers.Bidirectional`` each direction has its own Jordan cell, fed back its own
     previous output, and the two outputs are joined per token.
 
