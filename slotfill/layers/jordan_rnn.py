@@ -165,6 +165,11 @@ class JordanRNNCell(keras.layers.Layer):
         z_y = ops.matmul(h, output_kernel)
         if output_bias is not None:
             z_y = z_y + output_bias
+        if self.log_output and self.output_activation is keras.activations.softmax:
+            # One op for log y, finite where a softmax underflows to 0, instead of a softmax,
+            # a floor and a log: fewer ops in every step of the loop and of its gradient.
+            log_y = ops.log_softmax(z_y)
+            return log_y, [ops.exp(log_y)]
         y = self.output_activation(z_y)
         if self.log_output:
             # The floor keeps log finite where a softmax underflows to 0.
@@ -213,7 +218,9 @@ class JordanRNN(CellRNN):
     The equations are the cell's. Masked (padding) steps leave y unchanged, as in every Keras
     RNN. Results are those of ``keras.layers.RNN(JordanRNNCell(...))``, faster: ``W_x x_t + b``
     is computed for all steps in one matmul before the loop, and the loop reads its weights,
-    and broadcasts the output bias, once per sequence rather than per step. In
+    and broadcasts the output bias, once per sequence rather than per step. Returning
+    sequences with a mask, the loop runs without it (``CellRNN``): the mask must pad each
+    row at the end only, as batches of sentences do; one with a gap raises. In
     ``keras.layers.Bidirectional`` each direction has its own Jordan cell, fed back its own
     previous output, and the two outputs are joined per token.
 

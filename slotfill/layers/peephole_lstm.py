@@ -229,6 +229,8 @@ class PeepholeLSTM(CellRNN):
     Keras RNN. Results are those of ``keras.layers.RNN(PeepholeLSTMCell(...))``, faster:
     ``W x_t + b`` is computed for all steps in one matmul before the loop, and the loop
     reads its weights, and broadcasts the peepholes, once per sequence rather than per step.
+    Returning sequences with a mask, the loop runs without it (``CellRNN``): the mask must pad
+    each row at the end only, as batches of sentences do; one with a gap raises.
 
     Args:
         units, activation, recurrent_activation, use_bias, kernel_initializer,

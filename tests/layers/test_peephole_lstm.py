@@ -9,7 +9,11 @@ import tensorflow as tf
 
 from slotfill.layers.peephole_lstm import PeepholeLSTM, PeepholeLSTMCell
 
-from .loops import assert_wrapper_equals_cell_step_by_step
+from .loops import (
+    assert_mask_with_a_gap_is_refused,
+    assert_wrapper_equals_cell_step_by_step,
+    mask_of,
+)
 from .saving import assert_saved_model_round_trip, load_in_fresh_process
 
 RNG = np.random.default_rng(7)
@@ -127,14 +131,23 @@ def test_zero_peepholes_equal_keras_lstm_with_mask(go_backwards):
     np.testing.assert_allclose(plain(x, mask=mask).numpy(), expected, atol=1e-5)
 
 
+@pytest.mark.parametrize("zero_output_for_mask", [False, True])
 @pytest.mark.parametrize("go_backwards", [False, True])
-def test_wrapper_loop_over_input_projections_equals_the_cell_step_by_step(go_backwards):
-    x = RNG.normal(size=(3, 6, 4)).astype("float32")
-    mask = np.arange(6)[None, :] < np.array([6, 4, 2])[:, None]
-    wrapper = PeepholeLSTM(5, go_backwards=go_backwards)
+def test_wrapper_loop_over_input_projections_equals_the_cell_step_by_step(
+        go_backwards, zero_output_for_mask):
+    x = RNG.normal(size=(4, 6, 4)).astype("float32")
+    mask = mask_of([6, 4, 2, 0], 6)
+    wrapper = PeepholeLSTM(5, go_backwards=go_backwards,
+                           zero_output_for_mask=zero_output_for_mask)
     wrapper.build((None, 6, 4))
     set_random_weights(wrapper.cell, seed=4)  # every weight non-zero, peepholes too
     assert_wrapper_equals_cell_step_by_step(wrapper, x, mask)
+
+
+@pytest.mark.parametrize("go_backwards", [False, True])
+def test_a_mask_with_a_gap_is_refused(go_backwards):
+    wrapper = PeepholeLSTM(5, go_backwards=go_backwards)
+    assert_mask_with_a_gap_is_refused(wrapper, RNG.normal(size=(2, 4, 4)).astype("float32"))
 
 
 def test_nonzero_peepholes_change_the_output():
