@@ -33,7 +33,9 @@ child by a tiny launcher process, so the benchmark's own memory never counts.
    utterance per call (p50, p99) after a warm-up. The throughput target compares the
    one-call passes with the CRF of step 1 tagging the same raw texts in the same process,
    the two alternating pass by pass (best of each): the machine is shared, and its speed
-   drifts between steps that run minutes apart.
+   drifts between steps that run minutes apart. The tagging process runs TensorFlow as
+   README advises for serving (``SERVING_THREADS``: one thread per op); step 4 is then
+   repeated in a process with TensorFlow's default thread pools, reported beside it.
 5. Cold start: ``python cli.py tag --model M "..."`` (a new process tagging one sentence)
    against ``python -c "import tensorflow"``, alternated in the same run (which goes first
    flips every round) after one untimed run of each; medians of 7 each.
@@ -76,6 +78,11 @@ BASELINE_ARCH = "bilstm"
 TAG_BATCH_SIZE = 64
 LATENCY_WARMUP_CALLS = 20
 COLD_START_TEXT = "show me flights from boston to denver on november second"
+# How README tells a server to run the SavedModel: one thread per op, ops side by side on
+# every core. Its ops are small (a few hundred rows), so splitting one op across cores
+# costs more in hand-offs than it gains; independent ops (the LSTM directions, the chunks)
+# keep the cores busy instead. The tagging measures also run once with TensorFlow's defaults.
+SERVING_THREADS = {"intra_op": 1, "inter_op": os.cpu_count() or 1}
 CLI = common.REPO / "cli.py"
 
 
@@ -143,6 +150,9 @@ METHOD = (
     "a warm-up pass, best pass kept; latency = one utterance per call, after a warm-up.",
     "Throughput target = the one-call SavedModel passes and the CRF's passes over the same "
     "raw texts, alternated in one process (the CRF pickled by its own step), best of each.",
+    "Tagging processes run TensorFlow as README advises for serving (one thread per op, as "
+    "many ops at once as cores); the tagging measures are repeated with TensorFlow's default "
+    "thread pools and reported beside them.",
     "Cold start = `cli.py tag` tagging one sentence in a new process vs "
     "`python -c \"import tensorflow\"`, alternated, medians.",
 )
@@ -314,14 +324,19 @@ def measure_epochs(ws: Workspace, profile: Profile) -> dict[str, Any]:
     return results
 
 
-def measure_tagging(ws: Workspace, profile: Profile) -> dict[str, Any]:
-    log.info("SavedModel tagging: throughput (best of %d) and latency", profile.repeats)
+def measure_tagging(ws: Workspace, profile: Profile,
+                    threads: dict[str, int] | None = SERVING_THREADS) -> dict[str, Any]:
+    """The tagging measures in a process whose TensorFlow runs with ``threads`` (None:
+    TensorFlow's defaults)."""
+    log.info("SavedModel tagging (%s threads): throughput (best of %d) and latency",
+             "serving" if threads else "default", profile.repeats)
     result, run = run_worker(ws, "tag", {
         "saved_model": str(ws.model_dir / "saved_model"), "batch_size": TAG_BATCH_SIZE,
         "repeats": profile.repeats, "latency_calls": profile.latency_calls,
         "crf_model": str(ws.crf_model), "side_by_side_rounds": profile.side_by_side_rounds,
+        "threads": threads,
     })
-    return {**result, "peak_rss_mb": run.peak_rss_mb}
+    return {**result, "threads": threads, "peak_rss_mb": run.peak_rss_mb}
 
 
 def measure_cold_start(ws: Workspace, profile: Profile) -> dict[str, Any]:
@@ -393,11 +408,32 @@ def _fmt(value: Any, digits: int = 2) -> str:
     return str(value)
 
 
+def _threads_text(threads: dict[str, int] | None) -> str:
+    if not threads:
+        return "TensorFlow's default thread pools"
+    return f"{threads['intra_op']} thread per op, {threads['inter_op']} ops at once"
+
+
+def _default_threads_rows(default: dict[str, Any] | None) -> list[str]:
+    if not default:
+        return []
+    side = default["side_by_side"]
+    ratio = _ratio(side["slotfill_utterances_per_second"], side["crf_utterances_per_second"])
+    return [f"| slotfill, one call, *default threads* | | "
+            f"{_fmt(default.get('utterances_per_second_one_call'), 0)} | "
+            f"{_fmt(default['latency_ms']['p50'])} / {_fmt(default['latency_ms']['p99'])} | | "
+            f"tag {_fmt(default['peak_rss_mb'], 0)} |",
+            f"| slotfill / CRF alternated, *default threads* | | "
+            f"{_fmt(side['slotfill_utterances_per_second'], 0)} / "
+            f"{_fmt(side['crf_utterances_per_second'], 0)} (ratio {_fmt(ratio)}) | | | |"]
+
+
 def render_markdown(report: dict[str, Any]) -> str:
     """The report as Markdown tables."""
     m = report["measures"]
     crf, train, tagging, cold = m["crf"], m["full_train"], m["tagging"], m["cold_start"]
     side = tagging["side_by_side"]
+    default = m.get("tagging_default_threads")
     lines = ["# Speed benchmark", ""]
     if report["quick"]:
         lines += ["**Quick smoke run** (tiny sizes, few epochs and repeats): these numbers only "
@@ -435,7 +471,9 @@ def render_markdown(report: dict[str, Any]) -> str:
               f"{tagging['batch_size']} in the test file's order; latency over "
               f"{tagging['latency_calls']} single-utterance calls. The target: "
               f"{side['rounds']} one-call passes alternated with {side['rounds']} CRF passes "
-              "in one process, best of each.", "",
+              "in one process, best of each. TensorFlow runs as README advises for serving "
+              f"({_threads_text(tagging.get('threads'))}); the rows marked *default threads* "
+              "repeat the measures in a process with TensorFlow's own defaults.", "",
               "| | train (s) | utterances/s | latency p50 / p99 (ms) | test slot F1 | "
               "peak RSS (MB) |", "|---|---:|---:|---:|---:|---:|",
               f"| slotfill (default train, SavedModel, one call) | "
@@ -452,6 +490,7 @@ def render_markdown(report: dict[str, Any]) -> str:
               f"{_fmt(side['slotfill_utterances_per_second'], 0)} | | | |",
               f"| CRF, alternated with slotfill (the target) | | "
               f"{_fmt(side['crf_utterances_per_second'], 0)} | | | |",
+              *_default_threads_rows(default),
               f"| CRF (sklearn-crfsuite, {crf['max_iterations']} iterations), own process | "
               f"{_fmt(crf['train_seconds'], 1)} | {_fmt(crf['utterances_per_second'], 0)} | "
               f"n/a | {_fmt(crf['slot_f1'])} | {_fmt(crf['peak_rss_mb'], 0)} |", "",
@@ -498,6 +537,7 @@ def run(data: Path, out_dir: Path, profile: Profile,
             "full_train": lambda: measure_full_train(ws, profile, data_path),
             "epochs": lambda: measure_epochs(ws, profile),
             "tagging": lambda: measure_tagging(ws, profile),
+            "tagging_default_threads": lambda: measure_tagging(ws, profile, threads=None),
             "cold_start": lambda: measure_cold_start(ws, profile),
         }
         measures: dict[str, Any] = {}
@@ -591,6 +631,9 @@ def _worker_tag(spec: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
     import numpy as np
     import tensorflow as tf
 
+    if spec.get("threads"):
+        tf.config.threading.set_intra_op_parallelism_threads(spec["threads"]["intra_op"])
+        tf.config.threading.set_inter_op_parallelism_threads(spec["threads"]["inter_op"])
     texts = [" ".join(tokens) for tokens in data["test"]["tokens"]]
     loaded = tf.saved_model.load(spec["saved_model"])  # keep a reference: it owns the variables
     serve = loaded.signatures["serving_default"]

@@ -181,6 +181,11 @@ def test_quick_run_writes_a_complete_report_outside_the_results_folder(tmp_path)
     tagging = measures["tagging"]
     assert tagging["utterances"] == 150 and len(tagging["pass_seconds"]) == speed.QUICK.repeats
     assert 0 < tagging["latency_ms"]["p50"] <= tagging["latency_ms"]["p99"]
+    # The target's process runs TensorFlow as README advises for serving; the same
+    # measures are repeated with TensorFlow's default threads.
+    assert tagging["threads"] == speed.SERVING_THREADS
+    assert measures["tagging_default_threads"]["threads"] is None
+    assert measures["tagging_default_threads"]["utterances"] == 150
     side = tagging["side_by_side"]
     assert len(side["crf_pass_seconds"]) == len(side["slotfill_pass_seconds"]) == 2
     assert side["crf_utterances_per_second"] == pytest.approx(150 / min(side["crf_pass_seconds"]))
@@ -192,7 +197,7 @@ def test_quick_run_writes_a_complete_report_outside_the_results_folder(tmp_path)
 
     markdown = (out / "speed.md").read_text()
     assert "Quick smoke run" in markdown and "| bijordan |" in markdown
-    assert "import tensorflow" in markdown
+    assert "import tensorflow" in markdown and "*default threads*" in markdown
     # The recorded results and the repository's latest-model pointer are left alone.
     assert (sorted(common.RESULTS.iterdir()) if common.RESULTS.exists() else []) == results_before
     assert (latest.read_text() if latest.exists() else None) == latest_before
@@ -204,3 +209,13 @@ def test_alternate_flips_which_call_goes_first_every_round():
                                "b": lambda: log.append("b") or len(log)}, 3)
     assert log == ["a", "b", "b", "a", "a", "b"]
     assert results == {"a": [1, 4, 5], "b": [2, 3, 6]}
+
+
+def test_default_thread_rows_give_the_side_by_side_ratio_measured_with_default_threads():
+    default = {"utterances_per_second_one_call": 4000.0, "latency_ms": {"p50": 5.0, "p99": 9.0},
+               "peak_rss_mb": 800.0,
+               "side_by_side": {"slotfill_utterances_per_second": 5000.0,
+                                "crf_utterances_per_second": 2000.0}}
+    rows = speed._default_threads_rows(default)
+    assert len(rows) == 2 and "5000 / 2000 (ratio 2.50)" in rows[1]
+    assert speed._default_threads_rows(None) == []
