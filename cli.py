@@ -22,6 +22,7 @@ from slotfill.config import (
     ACTIVATIONS,
     ARCHS,
     DECODERS,
+    INTENT_ENCODERS,
     RECURRENT_INITS,
     SINGLE_DIRECTION_WINDOW,
     TRAINING_DEFAULTS,
@@ -159,7 +160,12 @@ def _model_option(f: Callable) -> Callable:
               help="Joint intent detection head.")
 @click.option("--intent-hidden", type=click.IntRange(min=0), default=DEFAULTS.intent_hidden,
               show_default=True,
-              help="Units per direction of the intent's own BiLSTM (0 = pool the tagger's).")
+              help="Size of the intent's own encoder: BiLSTM units per direction, or half the "
+                   "CNN's filters (0 = pool the tagger's encoder).")
+@click.option("--intent-encoder", type=click.Choice(INTENT_ENCODERS),
+              default=DEFAULTS.intent_encoder, show_default=True,
+              help="What reads the word features for the intent: a convolution over each word "
+                   "and its neighbours, or a BiLSTM.")
 @click.option("--intent-balance", type=click.FloatRange(0, 1), default=DEFAULTS.intent_balance,
               show_default=True,
               help="Weight intents seen n times by n^-x in the loss (0 = unweighted).")

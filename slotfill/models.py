@@ -5,12 +5,13 @@ Every architecture shares one frame::
     words ─ WordDropout ─ Embedding ─┐
     chars ─ CharCNN ─────────────────┴ concat ─ Dropout = word features
     word features ─ [ContextWindow] ─ encoder ─ Dense ─ softmax | CRF      → "tags"
-    word features ─ intent BiLSTM ─ SequencePooling ─ Dense ─ softmax      → "intent"
+    word features ─ intent CNN or BiLSTM ─ SequencePooling ─ Dense ─ softmax → "intent"
 
 and differs only in the encoder: ``layers`` recurrent layers of one cell family,
 one direction or bidirectional, with dropout after each (not across time; none after a
-Jordan layer, whose outputs are log-probabilities). With
-``intent_hidden`` 0 the intent pools the encoder instead of its own BiLSTM.
+Jordan layer, whose outputs are log-probabilities). The intent reads the word features
+through its own encoder (``intent_encoder``: a convolution by default, or a BiLSTM); with
+``intent_hidden`` 0 it pools the tagger's encoder instead.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from keras import ops
 from slotfill import bio
 from slotfill.averaging import AveragingAdam
 from slotfill.config import Config
-from slotfill.layers import CharCNN, ContextWindow, SequencePooling, WordDropout
+from slotfill.layers import CharCNN, ContextWindow, SequencePooling, WordCNN, WordDropout
 from slotfill.layers.crf import CRF
 from slotfill.layers.jordan_rnn import JordanRNN
 from slotfill.layers.peephole_lstm import PeepholeLSTM
@@ -127,7 +128,9 @@ def build_model(config: Config, encoder: Encoder) -> keras.Model:
     else:
         outputs["tags"] = keras.layers.Activation("softmax", name="tags")(emissions)
     if config.intent and encoder.intents is not None:
-        if config.intent_hidden > 0:
+        if config.intent_hidden > 0 and config.intent_encoder == "cnn":
+            features = WordCNN(2 * config.intent_hidden, name="intent_encoder")(word_features)
+        elif config.intent_hidden > 0:
             features = keras.layers.Bidirectional(
                 keras.layers.LSTM(config.intent_hidden, return_sequences=True),
                 name="intent_encoder")(word_features)

@@ -21,7 +21,7 @@ def test_arch_splits_into_direction_and_cell(arch):
     ("dropout", 1.0), ("dropout", -0.1), ("learning_rate", 0.0), ("clipnorm", -1.0),
     ("activation", "sigmoid"), ("window", -2), ("batch_size", 2.5),
     ("intent_hidden", -1), ("intent_balance", 1.5), ("intent_balance", -0.5),
-    ("ema", 1.0), ("ema", -0.01),
+    ("ema", 1.0), ("ema", -0.01), ("intent_encoder", "transformer"),
 ])
 def test_bad_values_name_the_field(field, value):
     with pytest.raises(ValueError, match=field):
@@ -64,3 +64,10 @@ def test_jordan_archs_train_longer_and_slower_by_default():
     assert Config(arch="jordan").replace(arch="gru").epochs == TRAINING_DEFAULTS["epochs"]
     # Saved configs hold the resolved values.
     assert Config.from_dict(Config(arch="jordan").to_dict()) == Config(arch="jordan")
+
+
+def test_a_config_saved_before_a_field_existed_loads_with_the_value_its_model_was_made_with():
+    old = Config().to_dict()
+    del old["intent_encoder"]  # model folders from before the CNN intent encoder
+    assert Config.from_dict(old).intent_encoder == "bilstm"
+    assert Config.from_dict(Config().to_dict()).intent_encoder == Config().intent_encoder == "cnn"

@@ -3,11 +3,13 @@
 import subprocess
 import sys
 
+import keras
 import numpy as np
 import pytest
 from test_export import tag_with_plain_tensorflow_all
 
 from slotfill.config import ARCHS, Config
+from slotfill.layers import WordCNN
 from slotfill.models import WeightedIntentLoss, build_model, compile_model, intent_class_weights
 from slotfill.preprocess import EncodedSplit, Encoder
 from slotfill.tagger import Tagger
@@ -108,8 +110,11 @@ def test_each_cell_family_loads_in_a_fresh_process_without_custom_objects(family
 
 
 @pytest.mark.parametrize(("intent_hidden", "arch"), [(4, "bilstm"), (0, "bilstm"), (0, "bijordan")])
-def test_the_intent_reads_its_own_encoder_unless_told_not_to(intent_hidden, arch, bundled):
-    config = Config(**{**TINY, "intent_hidden": intent_hidden, "arch": arch})
+@pytest.mark.parametrize("intent_encoder", ["cnn", "bilstm"])
+def test_the_intent_reads_its_own_encoder_unless_told_not_to(intent_hidden, arch, intent_encoder,
+                                                             bundled):
+    config = Config(**{**TINY, "intent_hidden": intent_hidden, "arch": arch,
+                       "intent_encoder": intent_encoder})
     encoder = Encoder.build(bundled["train"]["tokens"][:5], bundled["train"]["tags"][:5],
                             bundled["train"]["intent"][:5], chars=True, max_word_length=10)
     model = build_model(config, encoder)
@@ -119,6 +124,12 @@ def test_the_intent_reads_its_own_encoder_unless_told_not_to(intent_hidden, arch
                 (0, "bijordan"): "dropout_0"}[(intent_hidden, arch)]
     assert source == expected
     assert ("intent_encoder" in [layer.name for layer in model.layers]) == (intent_hidden > 0)
+    if intent_hidden > 0:
+        layer = model.get_layer("intent_encoder")
+        kind = WordCNN if intent_encoder == "cnn" else keras.layers.Bidirectional
+        assert isinstance(layer, kind)
+        # Either way the pooling gets 2 * intent_hidden values a word.
+        assert layer.compute_output_shape((None, 7, 12))[-1] == 2 * intent_hidden
 
 
 def test_intent_class_weights_follow_the_power_and_keep_the_loss_scale():

@@ -6,6 +6,7 @@ from slotfill.layers.crf import CRF
 from slotfill.layers.jordan_rnn import JordanRNN, JordanRNNCell
 from slotfill.layers.peephole_lstm import PeepholeLSTM, PeepholeLSTMCell
 from slotfill.layers.sequence_pooling import SequencePooling
+from slotfill.layers.word_cnn import WordCNN
 from slotfill.layers.word_dropout import WordDropout
 
 __all__ = [
@@ -17,5 +18,6 @@ __all__ = [
     "PeepholeLSTM",
     "PeepholeLSTMCell",
     "SequencePooling",
+    "WordCNN",
     "WordDropout",
 ]

@@ -1,11 +1,12 @@
-"""CharCNN, WordDropout, ContextWindow, SequencePooling: shapes, masking, config round trip."""
+"""CharCNN, WordCNN, WordDropout, ContextWindow, SequencePooling: shapes, masking, config
+round trip."""
 
 import keras
 import numpy as np
 import pytest
 
 import slotfill.layers  # noqa: F401
-from slotfill.layers import CharCNN, ContextWindow, SequencePooling, WordDropout
+from slotfill.layers import CharCNN, ContextWindow, SequencePooling, WordCNN, WordDropout
 
 
 def test_char_cnn_shape_and_padding_invariance():
@@ -86,8 +87,46 @@ def test_sequence_pooling_ignores_padding():
     np.testing.assert_allclose(np.asarray(SequencePooling()(x, mask=mask)), [[2.0, 3.0]])
 
 
+def test_word_cnn_reads_neighbours_and_ignores_how_far_the_batch_is_padded():
+    layer = WordCNN(4, kernel_size=3)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(1, 3, 5)).astype("float32")
+    alone = np.asarray(layer(x))
+    assert alone.shape == (1, 3, 4)
+    # Padding filled with garbage, masked: the real words' outputs are those of the sentence
+    # alone (the last word's right neighbour is the zero edge either way), padding gives 0.
+    padded = np.concatenate([x, np.full((1, 2, 5), 7.0, "float32")], axis=1)
+    mask = np.array([[True, True, True, False, False]])
+    out = np.asarray(layer(padded, mask=mask))
+    np.testing.assert_allclose(out[:, :3], alone, atol=1e-5)
+    np.testing.assert_array_equal(out[:, 3:], 0.0)
+    # A word's output depends on its neighbours (kernel 3), not on words further away.
+    changed = x.copy()
+    changed[0, 2] += 1.0
+    moved = np.asarray(layer(changed))
+    assert not np.allclose(moved[0, 1], alone[0, 1]) and np.allclose(moved[0, 0], alone[0, 0])
+
+
+def test_word_cnn_passes_the_mask_to_a_masked_pooling():
+    ids = keras.Input((None,), dtype="int32")
+    vectors = keras.layers.Embedding(10, 3, mask_zero=True)(ids)
+    model = keras.Model(ids, SequencePooling()(WordCNN(4)(vectors)))
+    short = np.array([[3, 4]], "int32")
+    long = np.array([[3, 4, 0, 0]], "int32")
+    np.testing.assert_allclose(np.asarray(model(long)), np.asarray(model(short)), atol=1e-6)
+
+
+@pytest.mark.parametrize(("kwargs", "argument"), [({"filters": 0}, "filters"),
+                                                   ({"filters": 4, "kernel_size": 2}, "odd"),
+                                                   ({"filters": 4, "kernel_size": 1.5},
+                                                    "kernel_size")])
+def test_word_cnn_bad_arguments_name_the_problem(kwargs, argument):
+    with pytest.raises(ValueError, match=argument):
+        WordCNN(**kwargs)
+
+
 @pytest.mark.parametrize("layer", [CharCNN(12, 4, 5), WordDropout(0.2), ContextWindow(2),
-                                   SequencePooling()])
+                                   SequencePooling(), WordCNN(6, 5)])
 def test_config_round_trip(layer):
     config = keras.saving.serialize_keras_object(layer)
     clone = keras.saving.deserialize_keras_object(config)
