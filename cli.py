@@ -18,7 +18,16 @@ from typing import Any
 
 import click
 
-from slotfill.config import (
+# `import slotfill` registers its Keras layers, which imports TensorFlow (seconds). The
+# commands import what they need after parsing, so the package is first imported without
+# them; the variable is removed again so that child processes import slotfill as usual.
+os.environ["SLOTFILL_DEFER_LAYERS"] = "1"
+try:
+    import slotfill  # noqa: E402, F401
+finally:
+    del os.environ["SLOTFILL_DEFER_LAYERS"]
+
+from slotfill.config import (  # noqa: E402
     ACTIVATIONS,
     ARCHS,
     DECODERS,
@@ -29,7 +38,7 @@ from slotfill.config import (
     Config,
     arch_defaults,
 )
-from slotfill.errors import SlotfillError
+from slotfill.errors import SlotfillError  # noqa: E402
 
 DEFAULTS = Config()
 

@@ -125,3 +125,25 @@ def test_export_writes_a_saved_model(run, trained, tmp_path):
     result = run("export", "--model", str(trained.model_dir), "--out", str(out))
     assert result.exit_code == 0
     assert (out / "saved_model.pb").is_file()
+
+
+def test_help_does_not_import_tensorflow():
+    # The docstring of cli.py promises it: parsing comes before every heavy import.
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    cli_py = Path(__file__).resolve().parent.parent / "cli.py"
+    probe = ("import runpy, sys\n"
+             f"sys.argv = [{str(cli_py)!r}, 'train', '--help']\n"
+             "try:\n"
+             f"    runpy.run_path({str(cli_py)!r}, run_name='__main__')\n"
+             "except SystemExit:\n"
+             "    pass\n"
+             "import os\n"
+             "print('LOADED', 'tensorflow' in sys.modules, 'keras' in sys.modules,\n"
+             "      'SLOTFILL_DEFER_LAYERS' in os.environ)\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert "--arch" in done.stdout
+    assert "LOADED False False False" in done.stdout
