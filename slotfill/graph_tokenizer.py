@@ -35,6 +35,7 @@ from slotfill.tokenizer import (
 
 _REPLACEMENT_CHAR = 0xFFFD
 _NUL = "\x00"
+_ASCII_WITHOUT_NUL = r"[\x01-\x7f]*"  # RE2 reads the escapes
 
 
 def tokenize_graph(texts: tf.Tensor) -> tf.RaggedTensor:
@@ -149,6 +150,16 @@ def normalize_graph(tokens: tf.Tensor | tf.RaggedTensor) -> tf.Tensor | tf.Ragge
         raise ValueError(f"tokens must be a tf.string tensor; got dtype {tokens.dtype.name}")
     shape = tf.shape(tokens)
     flat = tf.reshape(tokens, [-1])
+    # Typed text is nearly always ASCII, where ``tf.strings.lower`` already is ``str.lower``
+    # and the corrections below change nothing; skipping them took ~5 of ~120 ms off a
+    # SavedModel call on the ATIS test set. NUL and invalid UTF-8 take the full path.
+    ascii_only = tf.reduce_all(tf.strings.regex_full_match(flat, _ASCII_WITHOUT_NUL))
+    lowered = tf.cond(ascii_only, lambda: tf.strings.lower(flat), lambda: _lower_like_python(flat))
+    return tf.reshape(_spell_ordinals(lowered), shape)
+
+
+def _lower_like_python(flat: tf.Tensor) -> tf.Tensor:
+    """``str.lower`` of every element of a 1-D string tensor; invalid UTF-8 becomes U+FFFD."""
     # Lower each NUL-free piece, then put the NULs back. The ragged reduce_join's separator is
     # cut at a NUL too, so each piece gets a NUL appended and the final one is removed.
     pieces = tf.strings.split(flat, sep=_NUL)
@@ -169,8 +180,7 @@ def normalize_graph(tokens: tf.Tensor | tf.RaggedTensor) -> tf.Tensor | tf.Ragge
     index = tf.minimum(tf.searchsorted(keys, code), tf.size(keys) - 1)
     found = tf.equal(tf.gather(keys, index), code)
     code = tf.where(found, tf.gather(values, index), code)
-    result = tf.strings.unicode_encode(chars.with_flat_values(code), "UTF-8")
-    return tf.reshape(_spell_ordinals(result), shape)
+    return tf.strings.unicode_encode(chars.with_flat_values(code), "UTF-8")
 
 
 def _spell_ordinals(lowered: tf.Tensor) -> tf.Tensor:

@@ -184,3 +184,25 @@ ORDINAL_LIKE = st.from_regex(r"\A0?[0-9]{1,3}(st|nd|rd|th|ST|Nd|s)?\Z")
 def test_normalize_graph_matches_python_on_arbitrary_text(texts):
     got = _normalize(tf.constant([t.encode("utf-8") for t in texts])).numpy()
     assert [g.decode("utf-8") for g in got] == [normalize(t) for t in texts]
+
+
+# All-ASCII batches take normalize_graph's short path (tf.strings.lower alone); a batch with
+# one other character, a NUL or an invalid byte takes the full one. Both must match Python.
+ASCII_TOKEN = st.text(alphabet=st.characters(min_codepoint=1, max_codepoint=127), max_size=12)
+
+
+@settings(max_examples=100, deadline=None, derandomize=True)
+@given(st.lists(ASCII_TOKEN | ORDINAL_LIKE.filter(str.isascii), min_size=1, max_size=40))
+def test_normalize_graph_ascii_batches_match_python(tokens):
+    got = _normalize(tf.constant([t.encode("ascii") for t in tokens])).numpy()
+    assert [g.decode("ascii") for g in got] == [normalize(t) for t in tokens]
+
+
+@pytest.mark.parametrize("odd_one", ["\x00", "É", "ΑΣ", b"\xff"])
+def test_normalize_graph_one_non_ascii_token_takes_the_full_path(odd_one):
+    tokens = ["BOSTON", "2ND", odd_one]
+    encoded = [t if isinstance(t, bytes) else t.encode("utf-8") for t in tokens]
+    got = [g.decode("utf-8") for g in _normalize(tf.constant(encoded)).numpy()]
+    expected = [normalize(t if isinstance(t, str) else t.decode("utf-8", errors="replace"))
+                for t in tokens]
+    assert got == expected
