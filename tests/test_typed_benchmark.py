@@ -44,3 +44,52 @@ def test_punctuation_is_outside_every_slot():
     tokens, tags = typed.punctuation(TOKENS, TAGS, random.Random(3), [])
     assert tokens[-1] in "?." and tags[-1] == "O"
     assert slots(tokens, tags) == slots(TOKENS, TAGS)
+
+
+def test_terse_queries_have_one_tag_per_word_and_tokenize_as_written():
+    examples = typed.terse_examples(["kuala lumpur", "taipei"])
+    assert len(examples) == 2 * len(typed.TERSE)
+    for tokens, tags, intent in examples:
+        assert len(tokens) == len(tags) and intent.startswith("atis_")
+        assert [t.text for t in tokenize(typed.to_text(tokens))] == tokens
+        # Each city is one whole span, whatever its number of words.
+        city = [(s.slot, tokens[s.start:s.end]) for s in to_spans(tags) if "city" in s.slot]
+        assert [words for _, words in city] in (
+            [["kuala", "lumpur"]], [["Taipei"]], [["kuala", "lumpur"], ["boston"]],
+            [["boston"], ["kuala", "lumpur"]], [["Taipei"], ["boston"]], [["boston"], ["Taipei"]],
+            [["kuala", "lumpur"], ["denver"]], [["Taipei"], ["denver"]]), tokens
+
+
+class FakeTagger:
+    """Tags every word O and says flight for every query."""
+
+    def __init__(self, encoder):
+        self.encoder = encoder
+
+    def tag(self, texts):
+        from slotfill.tagger import TagResult
+        out = []
+        for text in texts:
+            tokens = [t.text for t in tokenize(text)]
+            out.append(TagResult(text, tokens, ["O"] * len(tokens), intent="atis_flight"))
+        return out
+
+
+def test_score_terse_counts_intents_per_query():
+    from types import SimpleNamespace
+
+    tags = sorted({t for _, line, _ in typed.TERSE for t in line.split()})
+    tags += ["I-" + t[2:] for t in tags if t.startswith("B-")]
+    labels = SimpleNamespace(labels=tags)
+    intents = SimpleNamespace(labels=sorted({i for _, _, i in typed.TERSE}))
+    tagger = FakeTagger(SimpleNamespace(tags=labels, intents=intents))
+    assert typed.knows_terse_labels(tagger)
+    result = typed.score_terse(tagger, ["taipei", "lagos"])
+    by_query = result["intent_accuracy_by_query"]
+    flight = [q for q, _, i in typed.TERSE if i == "atis_flight"]
+    assert all(by_query[q] == 100.0 for q in flight)
+    assert all(v == 0.0 for q, v in by_query.items() if q not in flight)
+    assert result["intent_accuracy"] == 100.0 * len(flight) / len(typed.TERSE)
+    assert result["slot_f1"] == 0.0
+    tagger.encoder.intents = SimpleNamespace(labels=["atis_flight"])
+    assert not typed.knows_terse_labels(tagger)
