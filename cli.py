@@ -173,8 +173,9 @@ def _model_option(f: Callable) -> Callable:
                    "CNN's filters (0 = pool the tagger's encoder).")
 @click.option("--intent-encoder", type=click.Choice(INTENT_ENCODERS),
               default=DEFAULTS.intent_encoder, show_default=True,
-              help="What reads the word features for the intent: a convolution over each word "
-                   "and its neighbours, or a BiLSTM.")
+              help="What reads the word features for the intent: a BiLSTM, or a convolution "
+                   "over each word and its neighbours (faster; less sure of short typed "
+                   "queries).")
 @click.option("--intent-balance", type=click.FloatRange(0, 1), default=DEFAULTS.intent_balance,
               show_default=True,
               help="Weight intents seen n times by n^-x in the loss (0 = unweighted).")

@@ -5,12 +5,12 @@ Every architecture shares one frame::
     words ─ WordDropout ─ Embedding ─┐
     chars ─ CharCNN ─────────────────┴ concat ─ Dropout = word features
     word features ─ [ContextWindow] ─ encoder ─ Dense ─ softmax | CRF      → "tags"
-    word features ─ intent CNN or BiLSTM ─ SequencePooling ─ Dense ─ softmax → "intent"
+    word features ─ intent BiLSTM or CNN ─ SequencePooling ─ Dense ─ softmax → "intent"
 
 and differs only in the encoder: ``layers`` recurrent layers of one cell family,
 one direction or bidirectional, with dropout after each (not across time; none after a
 Jordan layer, whose outputs are log-probabilities). The intent reads the word features
-through its own encoder (``intent_encoder``: a convolution by default, or a BiLSTM); with
+through its own encoder (``intent_encoder``: a BiLSTM by default, or a convolution); with
 ``intent_hidden`` 0 it pools the tagger's encoder instead.
 """
 
