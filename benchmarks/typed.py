@@ -194,8 +194,11 @@ def terse_examples(cities: list[str]) -> list[tuple[list[str], list[str], str]]:
 def knows_terse_labels(tagger: Any) -> bool:
     """Whether the model's tag and intent sets hold every label ``TERSE`` uses."""
     encoder = tagger.encoder
-    tags = {t for _, tag_line, _ in TERSE for t in tag_line.split()}
-    tags |= {"I-" + t[2:] for t in tags if t.startswith("B-")}
+    tags = set()
+    for query, tag_line, _ in TERSE:
+        for word, tag in zip(query.split(), tag_line.split(), strict=True):
+            # A city of several words continues its span.
+            tags |= {tag, "I-" + tag[2:]} if word == "{city}" else {tag}
     intents = {intent for _, _, intent in TERSE}
     return (tags <= set(encoder.tags.labels) and encoder.intents is not None
             and intents <= set(encoder.intents.labels))
