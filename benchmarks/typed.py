@@ -193,13 +193,11 @@ def terse_examples(cities: list[str]) -> list[tuple[list[str], list[str], str]]:
 
 def knows_terse_labels(tagger: Any) -> bool:
     """Whether the model's tag and intent sets hold every label ``TERSE`` uses."""
+    # A two-word city brings the I- tags a city value can need.
+    examples = terse_examples(["new city"])
+    tags = {tag for _, gold, _ in examples for tag in gold}
+    intents = {intent for _, _, intent in examples}
     encoder = tagger.encoder
-    tags = set()
-    for query, tag_line, _ in TERSE:
-        for word, tag in zip(query.split(), tag_line.split(), strict=True):
-            # A city of several words continues its span.
-            tags |= {tag, "I-" + tag[2:]} if word == "{city}" else {tag}
-    intents = {intent for _, _, intent in TERSE}
     return (tags <= set(encoder.tags.labels) and encoder.intents is not None
             and intents <= set(encoder.intents.labels))
 
@@ -208,8 +206,8 @@ def score_terse(tagger: Any, cities: list[str]) -> dict[str, Any]:
     """Slot F1, intent and sentence accuracy over all ``TERSE`` queries, and the intent
     accuracy of each query."""
     examples = terse_examples(cities)
-    scores, results = score_typed(tagger, [(tokens, tags) for tokens, tags, _ in examples],
-                                  [intent for _, _, intent in examples], with_results=True)
+    scores, results = tag_and_score(tagger, [(tokens, tags) for tokens, tags, _ in examples],
+                                    [intent for _, _, intent in examples])
     per_query = {}
     for i, (query, _, intent) in enumerate(TERSE):
         rows = results[i * len(cities):(i + 1) * len(cities)]
@@ -217,11 +215,10 @@ def score_terse(tagger: Any, cities: list[str]) -> dict[str, Any]:
     return {**scores, "intent_accuracy_by_query": per_query}
 
 
-def score_typed(tagger: Any, examples: list[Example], intents: list[str] | None,
-                with_results: bool = False) -> Any:
+def tag_and_score(tagger: Any, examples: list[Example],
+                  intents: list[str] | None) -> tuple[dict[str, Any], list[Any]]:
     """Tag the raw texts; tokens must come back as written (they do by construction).
-
-    Returns the scores, or with ``with_results`` the scores and the tagger's results."""
+    Returns the scores and the tagger's results."""
     from slotfill.evaluate import score
     from slotfill.tagger import Prediction
 
@@ -231,9 +228,13 @@ def score_typed(tagger: Any, examples: list[Example], intents: list[str] | None,
         raise RuntimeError(f"{mismatched} rewritten utterances tokenized differently")
     predictions = [Prediction(r.tags, [], r.intent, r.intent_confidence) for r in results]
     scores = score([tags for _, tags in examples], predictions, intents)
-    scores = {k: None if scores[k] is None else float(scores[k])
-              for k in ("slot_f1", "intent_accuracy", "sentence_accuracy")}
-    return (scores, results) if with_results else scores
+    return ({k: None if scores[k] is None else float(scores[k])
+             for k in ("slot_f1", "intent_accuracy", "sentence_accuracy")}, results)
+
+
+def score_typed(tagger: Any, examples: list[Example], intents: list[str] | None) -> dict[str, Any]:
+    """Slot F1, intent and sentence accuracy of the tagger on the raw texts of ``examples``."""
+    return tag_and_score(tagger, examples, intents)[0]
 
 
 def main() -> None:

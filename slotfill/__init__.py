@@ -6,10 +6,9 @@ import os
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 # Registers the custom layers, so `keras.saving.load_model` needs no custom_objects. That
-# imports TensorFlow (seconds), so the CLI defers it (DEFER_LAYERS_ENV): its commands import
-# what they need after parsing, and --help and option errors come at once.
-DEFER_LAYERS_ENV = "SLOTFILL_DEFER_LAYERS"
-if not os.environ.get(DEFER_LAYERS_ENV):
+# imports TensorFlow (seconds), so cli.py sets SLOTFILL_DEFER_LAYERS while it imports the
+# package: its commands import what they need after parsing, and --help comes at once.
+if not os.environ.get("SLOTFILL_DEFER_LAYERS"):
     import slotfill.layers  # noqa: E402, F401
 
 __version__ = "0.1.0"
