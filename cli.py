@@ -179,6 +179,9 @@ def _model_option(f: Callable) -> Callable:
 @click.option("--intent-balance", type=click.FloatRange(0, 1), default=DEFAULTS.intent_balance,
               show_default=True,
               help="Weight intents seen n times by n^-x in the loss (0 = unweighted).")
+@click.option("--intent-smoothing", type=click.FloatRange(0, 1, max_open=True),
+              default=DEFAULTS.intent_smoothing, show_default=True,
+              help="Label smoothing of single-label intent targets (0 = none).")
 @click.option("--multi-intent", is_flag=True,
               help="Predict a set of intents (labels joined by '#') with one sigmoid each.")
 @click.option("--resume", is_flag=True,

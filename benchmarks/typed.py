@@ -203,16 +203,19 @@ def knows_terse_labels(tagger: Any) -> bool:
 
 
 def score_terse(tagger: Any, cities: list[str]) -> dict[str, Any]:
-    """Slot F1, intent and sentence accuracy over all ``TERSE`` queries, and the intent
-    accuracy of each query."""
+    """Slot F1, intent and sentence accuracy over all ``TERSE`` queries, and for each query
+    the share of cities with the intent right and with every tag right."""
     examples = terse_examples(cities)
     scores, results = tag_and_score(tagger, [(tokens, tags) for tokens, tags, _ in examples],
                                     [intent for _, _, intent in examples])
-    per_query = {}
+    intent_right, tags_right = {}, {}
     for i, (query, _, intent) in enumerate(TERSE):
-        rows = results[i * len(cities):(i + 1) * len(cities)]
-        per_query[query] = 100.0 * sum(r.intent == intent for r in rows) / len(cities)
-    return {**scores, "intent_accuracy_by_query": per_query}
+        rows = range(i * len(cities), (i + 1) * len(cities))
+        intent_right[query] = 100.0 * sum(results[j].intent == intent for j in rows) / len(cities)
+        tags_right[query] = 100.0 * sum(results[j].tags == examples[j][1]
+                                        for j in rows) / len(cities)
+    return {**scores, "intent_accuracy_by_query": intent_right,
+            "tags_right_by_query": tags_right}
 
 
 def tag_and_score(tagger: Any, examples: list[Example],
@@ -286,10 +289,12 @@ def main() -> None:
                   f"cities): slot F1 {terse['slot_f1']:.2f}, intent accuracy "
                   f"{terse['intent_accuracy']:.2f}, sentence accuracy "
                   f"{terse['sentence_accuracy']:.2f}.", "",
-                  "| query | intent | intent acc |", "|---|---|---:|"]
-        for (query, _, intent), (_, accuracy) in zip(
-                TERSE, terse["intent_accuracy_by_query"].items(), strict=True):
-            lines.append(f"| {query} | {intent} | {accuracy:.0f} |")
+                  "Per query, the share of cities with the intent right and with every "
+                  "tag right:", "",
+                  "| query | intent | intent right | tags right |", "|---|---|---:|---:|"]
+        for query, _, intent in TERSE:
+            lines.append(f"| {query} | {intent} | {terse['intent_accuracy_by_query'][query]:.0f}"
+                         f" | {terse['tags_right_by_query'][query]:.0f} |")
     write_atomic(args.out / f"{stem}.md", "\n".join(lines) + "\n\n" + environment_markdown(env))
 
 

@@ -39,7 +39,7 @@ ARCH_OVERRIDES: dict[str, dict[str, Any]] = {
     "bijordan": {**BIJORDAN_TRAINING, "window": SINGLE_DIRECTION_WINDOW},
 }
 # Fields added after models were first saved, with the value those models were made with.
-LEGACY_VALUES: dict[str, Any] = {"intent_encoder": "bilstm"}
+LEGACY_VALUES: dict[str, Any] = {"intent_encoder": "bilstm", "intent_smoothing": 0.0}
 
 
 def arch_defaults(arch: str) -> dict[str, Any]:
@@ -95,6 +95,13 @@ class Config:
     # Rare intents were left unlearned otherwise:
     # 5 of the 12 ATIS training sentences labelled flight_no were still misclassified.
     intent_balance: float = 0.5
+    # Share of each single-label intent target spread evenly over all intents (label
+    # smoothing), so the intent loss no longer pays for driving every training sentence to
+    # certainty. On ATIS (seeds 1-3) intent accuracy 96.30 -> 97.09 (0.05: 96.49,
+    # 0.2: 97.16), slot F1 95.76 -> 95.62 (within seed noise), sentence accuracy 85.93 ->
+    # 86.41; the typed benchmark's terse queries kept their intents (94.2 -> 94.4 %, 4
+    # seeds), which 0.2 did not (92.1 %). Intent confidences come out lower.
+    intent_smoothing: float = 0.1
     # Intents as sets ("flight#airfare" = {flight, airfare}, one sigmoid per intent) rather
     # than one label each (softmax). Off by default: on ATIS it did not beat the softmax.
     multi_intent: bool = False
@@ -133,7 +140,7 @@ class Config:
             _at_least(name, getattr(self, name), 1)
         if self.window is not None:  # (None only with an unknown arch, reported above)
             _at_least("window", self.window, 0)
-        for name in ("dropout", "word_dropout"):
+        for name in ("dropout", "word_dropout", "intent_smoothing"):
             value = getattr(self, name)
             if not 0.0 <= value < 1.0:
                 raise ValueError(f"{name} must be in [0, 1), got {value!r}")

@@ -182,38 +182,49 @@ def intent_class_weights(intent_ids: Sequence[int], num_intents: int,
 
 @keras.saving.register_keras_serializable(package="slotfill")
 class WeightedIntentLoss(keras.losses.Loss):
-    """Sparse categorical cross-entropy times a weight per gold class.
+    """Cross-entropy with smoothed targets, times a weight per gold class.
 
     ```
-    loss = -w[y] * log p[y]          0 for targets of -1 (no intent)
+    q_k  = (1 - smoothing) * [k == y] + smoothing / K      K intents
+    loss = -w[y] * sum_k q_k log p_k                        0 for targets of -1 (no intent)
     ```
+
+    With ``smoothing`` 0 this is ``-w[y] log p[y]``.
 
     Example:
         >>> WeightedIntentLoss([1.0, 3.0])(np.array([1]), np.array([[0.5, 0.5]]))  # 3 ln 2
     """
 
-    def __init__(self, class_weights: Sequence[float], name: str = "weighted_intent",
-                 **kwargs) -> None:
+    def __init__(self, class_weights: Sequence[float], smoothing: float = 0.0,
+                 name: str = "weighted_intent", **kwargs) -> None:
         super().__init__(name=name, **kwargs)
+        if not 0.0 <= smoothing < 1.0:
+            raise ValueError(f"smoothing must be in [0, 1), got {smoothing!r}")
         self.class_weights = [float(w) for w in class_weights]
+        self.smoothing = float(smoothing)
 
     def call(self, y_true, y_pred):
         labels = ops.reshape(ops.cast(y_true, "int32"), (-1,))
         known = ops.greater_equal(labels, 0)
         safe = ops.where(known, labels, 0)
-        cross_entropy = keras.losses.sparse_categorical_crossentropy(safe, y_pred)
+        num_intents = len(self.class_weights)
+        targets = (ops.one_hot(safe, num_intents, dtype=y_pred.dtype) * (1.0 - self.smoothing)
+                   + self.smoothing / num_intents)
+        cross_entropy = keras.losses.categorical_crossentropy(targets, y_pred)
         weights = ops.take(ops.convert_to_tensor(self.class_weights, y_pred.dtype), safe)
         return ops.where(known, cross_entropy * weights, ops.zeros_like(cross_entropy))
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "class_weights": self.class_weights}
+        return {**super().get_config(), "class_weights": self.class_weights,
+                "smoothing": self.smoothing}
 
 
 def compile_model(model: keras.Model, config: Config,
                   intent_weights: Sequence[float] | None = None) -> None:
     """Attach optimizer and losses; called after building and after loading (saved without them).
 
-    ``intent_weights`` (see ``intent_class_weights``) weight a single-label intent loss.
+    ``intent_weights`` (see ``intent_class_weights``) weight a single-label intent loss,
+    whose targets are smoothed by ``config.intent_smoothing``.
     """
     losses: dict = {}
     weights: dict = {}
@@ -225,8 +236,11 @@ def compile_model(model: keras.Model, config: Config,
     if "intent" in model.output_names:
         if predicts_intent_sets(model):
             losses["intent"] = multi_intent_loss
-        elif intent_weights is not None:
-            losses["intent"] = WeightedIntentLoss(intent_weights)
+        elif intent_weights is not None or config.intent_smoothing > 0:
+            num_intents = model.get_layer("intent").units
+            losses["intent"] = WeightedIntentLoss(
+                intent_weights if intent_weights is not None else [1.0] * num_intents,
+                smoothing=config.intent_smoothing)
         else:
             losses["intent"] = keras.losses.SparseCategoricalCrossentropy(ignore_class=-1)
         weights["intent"] = config.intent_weight

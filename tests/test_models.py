@@ -146,15 +146,35 @@ def test_weighted_intent_loss_is_cross_entropy_times_the_gold_weight():
     loss = WeightedIntentLoss([1.0, 3.0, 2.0], reduction=None)(np.array([0, 1, -1]), probs)
     np.testing.assert_allclose(np.asarray(loss), [-np.log(0.5), -3 * np.log(0.8), 0.0],
                                rtol=1e-5)
-    restored = WeightedIntentLoss.from_config(WeightedIntentLoss([1.0, 3.0]).get_config())
+    restored = WeightedIntentLoss.from_config(WeightedIntentLoss([1.0, 3.0], 0.2).get_config())
     assert restored.class_weights == [1.0, 3.0]
+    assert restored.smoothing == 0.2
 
 
-def test_compile_model_weights_the_intent_loss_only_when_given_weights(bundled):
+def test_smoothed_intent_loss_spreads_the_target_over_every_intent():
+    probs = np.array([[0.5, 0.25, 0.25], [0.1, 0.8, 0.1]], "float32")
+    loss = WeightedIntentLoss([1.0, 3.0, 2.0], smoothing=0.3, reduction=None)(
+        np.array([0, 1]), probs)
+    # q = 0.7 * one_hot + 0.1 for three intents.
+    expected = [-(0.8 * np.log(0.5) + 0.1 * np.log(0.25) + 0.1 * np.log(0.25)),
+                -3 * (0.1 * np.log(0.1) + 0.8 * np.log(0.8) + 0.1 * np.log(0.1))]
+    np.testing.assert_allclose(np.asarray(loss), expected, rtol=1e-5)
+    # Smoothing makes a certain prediction cost something: it is no longer the optimum.
+    certain = WeightedIntentLoss([1.0, 1.0], smoothing=0.2)(np.array([0]), np.array([[1.0, 0.0]]))
+    hedged = WeightedIntentLoss([1.0, 1.0], smoothing=0.2)(np.array([0]), np.array([[0.9, 0.1]]))
+    assert float(hedged) < float(certain)
+    with pytest.raises(ValueError, match="smoothing"):
+        WeightedIntentLoss([1.0], smoothing=1.0)
+
+
+def test_compile_model_uses_the_weighted_loss_when_given_weights_or_smoothing(bundled):
     encoder = Encoder.build(bundled["train"]["tokens"][:5], bundled["train"]["tags"][:5],
                             bundled["train"]["intent"][:5], chars=False, max_word_length=10)
     model = build_model(Config(**TINY, chars=False), encoder)
-    compile_model(model, Config(**TINY), [1.0] * len(encoder.intents))
+    compile_model(model, Config(**TINY, intent_smoothing=0.0), [1.0] * len(encoder.intents))
     assert isinstance(model.loss["intent"], WeightedIntentLoss)
-    compile_model(model, Config(**TINY))
+    compile_model(model, Config(**TINY, intent_smoothing=0.1))
+    assert model.loss["intent"].smoothing == 0.1
+    assert model.loss["intent"].class_weights == [1.0] * len(encoder.intents)
+    compile_model(model, Config(**TINY, intent_smoothing=0.0))
     assert not isinstance(model.loss["intent"], WeightedIntentLoss)

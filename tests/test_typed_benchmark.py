@@ -58,17 +58,19 @@ def test_terse_queries_have_one_tag_per_word_and_tokenize_as_written():
 
 
 class FakeTagger:
-    """Tags every word O and says flight for every query."""
+    """Says flight for every query; tags every word O, or as ``gold`` (text -> tags) says."""
 
-    def __init__(self, encoder):
+    def __init__(self, encoder, gold=None):
         self.encoder = encoder
+        self.gold = gold or {}
 
     def tag(self, texts):
         from slotfill.tagger import TagResult
         out = []
         for text in texts:
             tokens = [t.text for t in tokenize(text)]
-            out.append(TagResult(text, tokens, ["O"] * len(tokens), intent="atis_flight"))
+            tags = self.gold.get(text, ["O"] * len(tokens))
+            out.append(TagResult(text, tokens, tags, intent="atis_flight"))
         return out
 
 
@@ -89,6 +91,13 @@ def test_score_terse_counts_intents_per_query():
     assert all(v == 0.0 for q, v in by_query.items() if q not in flight)
     assert result["intent_accuracy"] == 100.0 * len(flight) / len(typed.TERSE)
     assert result["slot_f1"] == 0.0
+    assert set(result["tags_right_by_query"].values()) == {0.0}  # every query has a city
+    # With the gold tags of one query for one of the two cities, that query is half right.
+    tokens, gold, _ = typed.terse_examples(["taipei", "lagos"])[0]
+    tagger.gold = {typed.to_text(tokens): gold}
+    tags_right = typed.score_terse(tagger, ["taipei", "lagos"])["tags_right_by_query"]
+    assert tags_right[typed.TERSE[0][0]] == 50.0
+    assert sum(tags_right.values()) == 50.0
     tagger.encoder.tags = SimpleNamespace(labels=[t for t in tags if t != "I-toloc.city_name"])
     assert not typed.knows_terse_labels(tagger)
     tagger.encoder.tags = labels
