@@ -18,7 +18,7 @@ import keras
 import numpy as np
 
 from slotfill import model_dir
-from slotfill.config import Config
+from slotfill.config import LEGACY_VALUES, Config
 
 STATE_FILE = "state.json"
 VARIABLES_FILE = "variables.npz"
@@ -61,7 +61,8 @@ class Checkpoint:
             raise model_dir.ModelError(
                 f"nothing to resume: no checkpoint at {folder} (train without --resume)")
         state = model_dir.read_json(state_file)
-        saved = state.get("config", {})
+        # A checkpoint written before a field existed was made with that field's legacy value.
+        saved = {**LEGACY_VALUES, **state.get("config", {})}
         if saved != config.to_dict():
             changed = sorted(k for k in set(saved) | set(config.to_dict())
                              if saved.get(k) != config.to_dict().get(k))

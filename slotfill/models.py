@@ -193,6 +193,8 @@ class WeightedIntentLoss(keras.losses.Loss):
 
     Example:
         >>> WeightedIntentLoss([1.0, 3.0])(np.array([1]), np.array([[0.5, 0.5]]))  # 3 ln 2
+        >>> smoothed = WeightedIntentLoss([1.0, 1.0], smoothing=0.2)  # q = [0.9, 0.1]
+        >>> smoothed(np.array([0]), np.array([[0.8, 0.2]]))  # 0.9 ln 1.25 + 0.1 ln 5
     """
 
     def __init__(self, class_weights: Sequence[float], smoothing: float = 0.0,
