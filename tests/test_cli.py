@@ -45,10 +45,12 @@ def test_train_on_missing_data_is_a_clear_error(run, tmp_path, isolated_models):
 def test_train_writes_a_model_and_prints_scores(run, tmp_path, isolated_models):
     out = tmp_path / "m"
     result = run("train", "--out", str(out), "--epochs", "1", "--hidden", "8",
-                 "--embedding-dim", "8", "--char-filters", "4", "--quiet")
+                 "--embedding-dim", "8", "--char-filters", "4", "--intent-smoothing", "0.2",
+                 "--quiet")
     assert result.exit_code == 0, result.output
     assert f"model written to {out}" in result.output
-    assert json.loads((out / "config.json").read_text())["char_filters"] == 4
+    saved = json.loads((out / "config.json").read_text())
+    assert (saved["char_filters"], saved["intent_smoothing"]) == (4, 0.2)
     assert "test   slot_f1" in result.output
     assert (out / "model.keras").is_file() and (out / "saved_model" / "saved_model.pb").is_file()
 
