@@ -9,7 +9,7 @@ import tensorflow as tf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from slotfill.graph_tokenizer import normalize_graph, tokenize_graph
+from slotfill.graph_tokenizer import _plain_text_pattern, normalize_graph, tokenize_graph
 from slotfill.tokenizer import CLOSING, OPENING, WHITESPACE, normalize, tokenize
 
 HANDPICKED = [
@@ -64,6 +64,25 @@ def test_each_text_alone_gives_the_same_tokens_as_in_a_batch():
     batched = graph_texts(HANDPICKED)
     for text, row in zip(HANDPICKED, batched, strict=True):
         assert graph_texts([text]) == [row]
+
+
+@pytest.mark.parametrize(("text", "plain"), [
+    ("i'd like a 7 am flight  to boston\tnow", True),
+    (". ( ok", True),  # one-character chunks are never split
+    ("", True),
+    ("to st. louis", False),
+    ("(boston", False),
+    ("boston,", False),
+    ("a\x1cb", False),  # whitespace to str.split, not to tf.strings.split
+    ("café", False),
+    ("nul\x00", False),
+])
+def test_only_texts_the_rules_leave_whole_take_the_whitespace_split(text, plain):
+    # Every text must tokenize right either way (the tests above); this checks that the
+    # short path is taken at all, and only where splitting at whitespace is enough.
+    pattern = _plain_text_pattern()
+    assert bool(tf.strings.regex_full_match(text.encode("utf-8"), pattern)) is plain
+    assert graph_texts([text, "a b"]) == python_texts([text, "a b"])
 
 
 def test_result_is_ragged_strings_with_one_row_per_text():
