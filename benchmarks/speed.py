@@ -20,11 +20,14 @@ child by a tiny launcher process, so the benchmark's own memory never counts.
    other option at its default, as a user runs it (it stops ``patience`` epochs after its
    best epoch and keeps the best); the wall time of the whole command.
 3. Seconds per epoch of ``bilstm``, ``bipeephole``, ``bijordan``, ``bigru`` at the same
-   (default) sizes: one child per arch replicates ``slotfill.train.train``'s setup (seed,
-   encoder, ``build_model``, ``compile_model``, ``slotfill.train._dataset``) and calls
-   ``model.fit`` for a few epochs with a timing callback, without validation scoring;
-   the median epoch time excluding the first epoch (which traces the graph). The archs
-   run in order and then in reverse order, and each keeps its faster pass.
+   (default) sizes: one child builds each arch as ``slotfill.train.train`` does (seed,
+   encoder, ``build_model``, ``compile_model``, ``slotfill.train._dataset``), then trains
+   them an epoch at a time in turn, the order flipping every round (``epoch_schedule``),
+   timed by a callback, without validation scoring; the median epoch time excluding the
+   first epoch (which traces the graph). Taking turns epoch by epoch makes the archs share
+   the machine's slow and fast spells, which otherwise decided the ratios: with one child
+   per arch, run minutes apart, ``bijordan`` / ``bilstm`` measured 1.04 and 1.29 in two
+   runs of the same code (session 15).
 4. Tagging (child, TensorFlow only): the SavedModel written by step 2, called through its
    ``serving_default`` signature on the raw test utterances, after one warm-up pass;
    utterances/s of the best of 3 passes, for all utterances in one call (the target: the
@@ -41,7 +44,7 @@ child by a tiny launcher process, so the benchmark's own memory never counts.
    flips every round) after one untimed run of each; medians of 7 each.
 
 ``--quick`` shrinks everything (bundled data, tiny sizes, 2 epochs, 20 CRF iterations,
-2 repeats, no untimed cold-start runs, all archs in one child) for the smoke test; its
+2 repeats, no untimed cold-start runs) for the smoke test; its
 numbers only show that the benchmark works. Without ``--out`` it writes to a new
 temporary folder, never over the recorded results.
 """
@@ -97,22 +100,19 @@ class Profile:
     crf_iterations: int
     repeats: int                       # tagging passes (best is kept)
     side_by_side_rounds: int           # alternated SavedModel / CRF passes (best of each)
-    epoch_passes: int                  # 2: archs timed in order, then in reverse (best kept)
     cold_starts: int                   # timed runs of each cold-start command
     latency_calls: int
-    archs_in_one_child: bool = False   # quick only: one TensorFlow start instead of four
     cold_start_warmup: bool = True     # one untimed run of each cold-start command first
 
 
-FULL = Profile("full", epochs=4, sizes={}, train_args=(), crf_iterations=100, repeats=3,
-               side_by_side_rounds=7, epoch_passes=2, cold_starts=7, latency_calls=500)
+FULL = Profile("full", epochs=6, sizes={}, train_args=(), crf_iterations=100, repeats=3,
+               side_by_side_rounds=7, cold_starts=7, latency_calls=500)
 QUICK = Profile(
     "quick", epochs=2,
     sizes={"hidden": 16, "embedding_dim": 16, "char_dim": 8, "char_filters": 16},
     train_args=("--epochs", "2", "--patience", "1", "--hidden", "16", "--embedding-dim", "16"),
-    crf_iterations=20, repeats=2, side_by_side_rounds=2, epoch_passes=1, cold_starts=2,
-    latency_calls=50,
-    archs_in_one_child=True, cold_start_warmup=False,
+    crf_iterations=20, repeats=2, side_by_side_rounds=2, cold_starts=2, latency_calls=50,
+    cold_start_warmup=False,
 )
 
 
@@ -144,7 +144,7 @@ METHOD = (
     "(early stopping keeps the best epoch; includes import, evaluation, saving and export).",
     "Seconds per epoch = `model.fit` with the training setup of `slotfill.train`, timed by a "
     "callback, without validation scoring; median of the epochs after the first (tracing); "
-    "the archs run in order, then in reverse, and each keeps its faster pass.",
+    "the archs train in one process, an epoch each in turn, the order flipping every round.",
     "SavedModel throughput = raw test utterances through `serving_default`, all in one call "
     "(the target) and in batches, after "
     "a warm-up pass, best pass kept; latency = one utterance per call, after a warm-up.",
@@ -304,24 +304,18 @@ def measure_full_train(ws: Workspace, profile: Profile, data: Path) -> dict[str,
 
 
 def measure_epochs(ws: Workspace, profile: Profile) -> dict[str, Any]:
-    spec = {"epochs": profile.epochs, "sizes": profile.sizes}
-    groups = [list(ARCHS)] if profile.archs_in_one_child else [[arch] for arch in ARCHS]
-    # Forward, then (with two passes) backward: every arch runs once early and once late,
-    # so a machine that slows down or speeds up during the run does not favour one arch.
-    schedule = groups if profile.epoch_passes == 1 else groups + groups[::-1]
-    passes: dict[str, list[dict[str, Any]]] = {}
-    for archs in schedule:
-        log.info("seconds per epoch: %s (%d epochs)", ", ".join(archs), profile.epochs)
-        found, run = run_worker(ws, "epochs", {**spec, "archs": archs})
-        for arch in archs:
-            passes.setdefault(arch, []).append({**found[arch], "peak_rss_mb": run.peak_rss_mb})
-    results: dict[str, Any] = {}
-    for arch, runs in passes.items():
-        best = min(runs, key=lambda r: r["seconds_per_epoch"])
-        results[arch] = {**best, "passes": [r["epoch_seconds"] for r in runs],
-                         "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
-                         "shared_process": profile.archs_in_one_child}
-    return results
+    log.info("seconds per epoch: %s, %d epochs each, in turn", ", ".join(ARCHS), profile.epochs)
+    found, run = run_worker(ws, "epochs", {"epochs": profile.epochs, "sizes": profile.sizes,
+                                           "archs": list(ARCHS)})
+    # One process trains them all, so its peak memory is the largest arch's or more.
+    return {arch: {**found[arch], "peak_rss_mb": run.peak_rss_mb} for arch in ARCHS}
+
+
+def epoch_schedule(archs: Sequence[str], epochs: int) -> list[tuple[int, str]]:
+    """(epoch, arch) in the order they are trained: each arch's epoch ``e`` in turn, the
+    order of the archs reversed every other round, so none always goes first or last."""
+    return [(epoch, arch) for epoch in range(epochs)
+            for arch in (archs if epoch % 2 == 0 else list(reversed(archs)))]
 
 
 def measure_tagging(ws: Workspace, profile: Profile,
@@ -448,16 +442,14 @@ def render_markdown(report: dict[str, Any]) -> str:
                      f"{result} |")
     lines += ["", "## Training", "",
               f"Seconds per epoch at equal sizes ({report['settings']['epochs']} epochs each, "
-              "median excluding the first; no validation scoring; with two passes, the archs "
-              "ran in order and then in reverse, and the faster pass is kept):", "",
+              "trained in turn in one process, the order flipping every round; median "
+              "excluding the first; no validation scoring; peak RSS is the process's):", "",
               "| arch | s/epoch | all epochs (s) | parameters | peak RSS (MB) |",
               "|---|---:|---|---:|---:|"]
     for arch, e in m["epochs"].items():
-        all_epochs = " / ".join(", ".join(f"{s:.2f}" for s in run)
-                                for run in e.get("passes", [e["epoch_seconds"]]))
-        rss = _fmt(e["peak_rss_mb"], 0) + (" (shared)" if e["shared_process"] else "")
+        all_epochs = ", ".join(f"{s:.2f}" for s in e["epoch_seconds"])
         lines.append(f"| {arch} | {_fmt(e['seconds_per_epoch'])} | {all_epochs} | "
-                     f"{e['parameters']:,} | {rss} |")
+                     f"{e['parameters']:,} | {_fmt(e['peak_rss_mb'], 0)} |")
     lines += ["", f"Full default train: `{train['command']}`", "",
               "| wall (s) | best epoch / epochs run | test slot F1 | peak RSS (MB) |",
               "|---:|---:|---:|---:|",
@@ -599,7 +591,7 @@ def _worker_epochs(spec: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]
             self.seconds.append(time.perf_counter() - self.started)
 
     train = data["train"]
-    results = {}
+    runs = {}
     for arch in spec["archs"]:
         config = Config(arch=arch, epochs=spec["epochs"], patience=spec["epochs"],
                         **spec["sizes"])
@@ -613,17 +605,21 @@ def _worker_epochs(spec: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]
         encoded = EncodedSplit(encoder, train["tokens"], train["tags"], intents)
         dataset, batches = _dataset(encoded, config, encoder.chars is not None,
                                     "intent" in model.output_names)
-        timer = EpochTimer()
-        model.fit(dataset, epochs=config.epochs, steps_per_epoch=batches, callbacks=[timer],
-                  verbose=0, shuffle=False)
-        later = timer.seconds[1:] or timer.seconds
-        results[arch] = {"epoch_seconds": timer.seconds,
-                         "seconds_per_epoch": statistics.median(later),
+        runs[arch] = (model, dataset, batches, config)
+    timers = {arch: EpochTimer() for arch in runs}
+    for epoch, arch in epoch_schedule(list(runs), spec["epochs"]):
+        model, dataset, batches, _ = runs[arch]
+        model.fit(dataset, initial_epoch=epoch, epochs=epoch + 1, steps_per_epoch=batches,
+                  callbacks=[timers[arch]], verbose=0, shuffle=False)
+    results = {}
+    for arch, (model, _, _, config) in runs.items():
+        seconds = timers[arch].seconds
+        results[arch] = {"epoch_seconds": seconds,
+                         "seconds_per_epoch": statistics.median(seconds[1:] or seconds),
                          "parameters": model.count_params(), "sizes": {
                              k: getattr(config, k) for k in ("hidden", "embedding_dim",
                                                              "char_dim", "char_filters",
                                                              "layers", "batch_size")}}
-        keras.backend.clear_session()
     return results
 
 

@@ -122,25 +122,25 @@ def test_targets_compare_ratios_from_the_same_run_with_their_bounds():
     assert broken[0]["value"] is None and broken[0]["passed"] is None
 
 
-def test_epoch_timing_runs_the_archs_in_order_then_in_reverse_and_keeps_the_faster_pass(
-        monkeypatch, tmp_path):
+def test_epoch_schedule_takes_turns_and_flips_the_order_every_round():
+    assert speed.epoch_schedule(["a", "b", "c"], 3) == [
+        (0, "a"), (0, "b"), (0, "c"), (1, "c"), (1, "b"), (1, "a"), (2, "a"), (2, "b"), (2, "c")]
+    assert speed.epoch_schedule(["a"], 0) == []
+
+
+def test_epoch_timing_trains_every_arch_in_one_child(monkeypatch, tmp_path):
     calls = []
 
     def fake_worker(ws, name, spec):
-        (arch,) = spec["archs"]
-        calls.append(arch)
-        # Later passes are slower for some archs and faster for others.
-        seconds = 10.0 + len(calls) * (1 if arch == "bilstm" else -1)
-        return {arch: {"epoch_seconds": [99.0, seconds], "seconds_per_epoch": seconds,
-                       "parameters": 1}}, speed.ChildRun(1.0, 100.0 + len(calls))
+        calls.append((name, spec["archs"], spec["epochs"]))
+        return {arch: {"epoch_seconds": [9.0, 3.0], "seconds_per_epoch": 3.0, "parameters": 1}
+                for arch in spec["archs"]}, speed.ChildRun(1.0, 512.0)
 
     monkeypatch.setattr(speed, "run_worker", fake_worker)
     results = speed.measure_epochs(speed.Workspace(tmp_path, tmp_path / "d.json"), speed.FULL)
-    assert calls == list(speed.ARCHS) + list(reversed(speed.ARCHS))
-    assert results["bilstm"]["seconds_per_epoch"] == 11.0        # its first pass (call 1)
-    assert results["bipeephole"]["seconds_per_epoch"] == 10.0 - 7  # its second pass (call 7)
-    assert results["bilstm"]["passes"] == [[99.0, 11.0], [99.0, 18.0]]
-    assert results["bilstm"]["peak_rss_mb"] == 108.0
+    assert calls == [("epochs", list(speed.ARCHS), speed.FULL.epochs)]
+    assert list(results) == list(speed.ARCHS)
+    assert all(r["peak_rss_mb"] == 512.0 for r in results.values())
 
 
 def test_environment_records_machine_versions_commit_and_command():
