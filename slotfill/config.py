@@ -70,6 +70,9 @@ class Config:
     activation: str = "tanh"
     recurrent_init: str = "orthogonal"
     dropout: float = 0.3
+    # More word dropout (0.1 / 0.15 / 0.2) or 64 character filters raised ATIS slot F1 by
+    # 0.1-0.2 on seeds 1-3, within noise (0.15 lost 0.22 on seed 4, 0.1 lost intent accuracy on
+    # seeds 4-5), and tagged unseen cities worse (typed benchmark, seed 1, 0.15: 93.4 -> 91.8).
     word_dropout: float = 0.05
     punctuation_noise: float = 0.2   # share of training sentences given punctuation (augment)
     name_noise: float = 0.15         # share of open-slot values made-up names (augment)
