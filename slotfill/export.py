@@ -98,7 +98,7 @@ class ServingModule(tf.Module):
             "tokens": _at_least_one_step(tokens.to_tensor(""), pad=""),
             "tags": tf.where(mask, tf.gather(self.tag_names, out["tag_ids"]), ""),
             "tag_confidence": tf.where(mask, out["tag_confidence"], 0.0),
-            # Already 0 at padding (the predictor's and the chunks'): no [N, T, K] pass here.
+            # 0 at padding: predict_by_length places only the tokens' rows.
             "tag_probs": out["tag_probs"],
             "length": length,
         }
@@ -120,7 +120,8 @@ class ServingModule(tf.Module):
         A batch is padded to its longest utterance, and the recurrent layers and the CRF pay
         for every padded step. So the rows are sorted by length and cut into chunks of
         ``CHUNK_SIZE``, each trimmed to its own longest row; the outputs are padded back to
-        the batch's width and returned in the caller's order. Each chunk also makes its own
+        the batch's width (``tag_probs`` with zeros at every padded step, whatever the
+        decoder) and returned in the caller's order. Each chunk also makes its own
         ids (normalisation and lookups), so that this string work, otherwise a serial start
         to every call, runs beside other chunks' model work.
 
@@ -156,7 +157,8 @@ class ServingModule(tf.Module):
         back = tf.math.invert_permutation(order)
         result = {key: tf.gather(array.concat(), back)
                   for key, array in arrays.items() if key != "tag_probs"}
-        # The tokens' rows came in sorted-row order, each row's tokens in order.
+        # The chunks kept their rows in length order (order), and each row's tokens in
+        # sequence: token j of the k-th row in that order goes to (order[k], j).
         sorted_lengths = tf.gather(lengths, order)
         where = tf.stack([tf.repeat(order, sorted_lengths),
                           tf.ragged.range(sorted_lengths).flat_values], axis=1)

@@ -100,3 +100,28 @@ def test_served_probabilities_are_distributions_at_tokens_and_zero_at_padding(tr
     for b, ids in enumerate(chosen):
         np.testing.assert_allclose(out["tag_confidence"].numpy()[b, :len(ids)],
                                    probs[b, np.arange(len(ids)), ids], atol=1e-6)
+
+
+def test_softmax_probabilities_are_zero_at_padding_too(bundled):
+    import numpy as np
+    import tensorflow as tf
+
+    from slotfill import export
+    from slotfill.config import Config
+    from slotfill.models import build_model
+    from slotfill.preprocess import Encoder
+
+    # A softmax layer gives a distribution at padded steps too (a CRF's marginals are 0 there);
+    # the served tag_probs must be 0 at padding either way. Untrained weights are enough.
+    config = Config(decoder="softmax", hidden=8, embedding_dim=8, char_dim=4, char_filters=4,
+                    intent_hidden=4)
+    train = bundled["train"]
+    encoder = Encoder.build(train["tokens"], train["tags"], train["intent"], chars=True,
+                            max_word_length=config.max_word_length)
+    module = export.ServingModule(Tagger(build_model(config, encoder), config, encoder))
+    out = module.serve(tf.constant(["", "Boston", "from denver to boston"]))
+    probs, length = out["tag_probs"].numpy(), out["length"].numpy()
+    real = np.arange(probs.shape[1])[None, :] < length[:, None]
+    assert length.tolist() == [0, 1, 4]
+    np.testing.assert_allclose(probs.sum(axis=2)[real], 1.0, atol=1e-4)
+    assert np.all(probs[~real] == 0)
