@@ -90,10 +90,8 @@ def test_served_probabilities_are_distributions_at_tokens_and_zero_at_padding(tr
     module = export.ServingModule(Tagger.load(trained.model_dir))
     out = module.serve(tf.constant(["", "Boston", "flights from denver to boston on monday"]))
     probs, length = out["tag_probs"].numpy(), out["length"].numpy()
-    real = np.arange(probs.shape[1])[None, :] < length[:, None]
     assert length.tolist() == [0, 1, 7]
-    np.testing.assert_allclose(probs.sum(axis=2)[real], 1.0, atol=1e-4)
-    assert np.all(probs[~real] == 0)
+    _assert_distributions_at_tokens_and_zero_at_padding(probs, length)
     # Each chosen tag's confidence is its probability.
     chosen = [[module.tag_names.numpy().tolist().index(tag) for tag in row[:n]]
               for row, n in zip(out["tags"].numpy(), length)]
@@ -103,7 +101,6 @@ def test_served_probabilities_are_distributions_at_tokens_and_zero_at_padding(tr
 
 
 def test_softmax_probabilities_are_zero_at_padding_too(bundled):
-    import numpy as np
     import tensorflow as tf
 
     from slotfill import export
@@ -120,8 +117,14 @@ def test_softmax_probabilities_are_zero_at_padding_too(bundled):
                             max_word_length=config.max_word_length)
     module = export.ServingModule(Tagger(build_model(config, encoder), config, encoder))
     out = module.serve(tf.constant(["", "Boston", "from denver to boston"]))
-    probs, length = out["tag_probs"].numpy(), out["length"].numpy()
+    assert out["length"].numpy().tolist() == [0, 1, 4]
+    _assert_distributions_at_tokens_and_zero_at_padding(out["tag_probs"].numpy(),
+                                                        out["length"].numpy())
+
+
+def _assert_distributions_at_tokens_and_zero_at_padding(probs, length) -> None:
+    import numpy as np
+
     real = np.arange(probs.shape[1])[None, :] < length[:, None]
-    assert length.tolist() == [0, 1, 4]
     np.testing.assert_allclose(probs.sum(axis=2)[real], 1.0, atol=1e-4)
     assert np.all(probs[~real] == 0)
