@@ -115,19 +115,20 @@ class ServingModule(tf.Module):
 
     def predict_by_length(self, tokens: tf.RaggedTensor) -> dict[str, tf.Tensor]:
         """The predictor's outputs for every row of ``tokens``, computed in chunks of
-        similar length; per-token outputs are ``max(1, longest row)`` steps wide.
+        similar length; per-token outputs are ``max(1, longest row)`` steps wide, 0 past
+        each row's tokens.
 
         A batch is padded to its longest utterance, and the recurrent layers and the CRF pay
         for every padded step. So the rows are sorted by length and cut into chunks of
-        ``CHUNK_SIZE``, each trimmed to its own longest row; the outputs are padded back to
-        the batch's width (``tag_probs`` with zeros at every padded step, whatever the
-        decoder) and returned in the caller's order. Each chunk also makes its own
-        ids (normalisation and lookups), so that this string work, otherwise a serial start
-        to every call, runs beside other chunks' model work.
+        ``CHUNK_SIZE``, each trimmed to its own longest row; the outputs come back in the
+        caller's order. Each chunk also makes its own ids (normalisation and lookups), so
+        that this string work, otherwise a serial start to every call, runs beside other
+        chunks' model work.
 
-        ``tag_probs`` ([N, T, K], mostly padding) is the one large output. Padding each
-        chunk's, joining them and reordering the rows copied all of it three times; keeping
-        only each chunk's token rows and placing them with one scatter took a call on the
+        A chunk keeps only its tokens' rows of the per-token outputs, and one scatter puts
+        them at (row, step) of the batch. ``tag_probs`` ([N, T, K], mostly padding) is the
+        one large output: padding each chunk's to the batch's width, joining them and
+        reordering the rows copied all of it three times, and the scatter took a call on the
         ATIS test set from 82.5 to 75.6 ms (best of 21, alternated; session 16).
         """
         lengths = tf.cast(tokens.row_lengths(), tf.int32)
@@ -137,42 +138,42 @@ class ServingModule(tf.Module):
         # At least one chunk, so that an empty batch still yields outputs of the right shapes.
         chunks = tf.maximum((n + CHUNK_SIZE - 1) // CHUNK_SIZE, 1)
         arrays = {key: tf.TensorArray(dtype, size=chunks, infer_shape=False)
-                  for key, dtype in self._output_dtypes.items()}
+                  for key, (dtype, _) in self._outputs.items()}
 
         def body(i, arrays):
             rows = order[i * CHUNK_SIZE:tf.minimum((i + 1) * CHUNK_SIZE, n)]
             out = self._predictor.graph(self.inputs(tf.gather(tokens, rows)))
-            for key, value in out.items():
-                if key == "tag_probs":
-                    real = tf.sequence_mask(tf.gather(lengths, rows), tf.shape(value)[1])
-                    value = tf.boolean_mask(value, real)
-                elif value.shape.rank >= 2:  # per-token outputs: pad the time axis back
-                    steps = tf.shape(value)[1]
-                    padding = [[0, 0], [0, width - steps]] + [[0, 0]] * (value.shape.rank - 2)
-                    value = tf.pad(value, padding)
+            real = tf.sequence_mask(tf.gather(lengths, rows), tf.shape(out["tag_ids"])[1])
+            for key, (_, per_token) in self._outputs.items():
+                value = tf.boolean_mask(out[key], real) if per_token else out[key]
                 arrays[key] = arrays[key].write(i, value)
             return i + 1, arrays
 
         _, arrays = tf.while_loop(lambda i, _: i < chunks, body, (0, arrays))
-        back = tf.math.invert_permutation(order)
-        result = {key: tf.gather(array.concat(), back)
-                  for key, array in arrays.items() if key != "tag_probs"}
-        # The chunks kept their rows in length order (order), and each row's tokens in
-        # sequence: token j of the k-th row in that order goes to (order[k], j).
+        # The chunks took the rows in length order, and each row's tokens in sequence: token
+        # j of the k-th row in that order belongs at (order[k], j).
         sorted_lengths = tf.gather(lengths, order)
         where = tf.stack([tf.repeat(order, sorted_lengths),
                           tf.ragged.range(sorted_lengths).flat_values], axis=1)
-        probs = arrays["tag_probs"].concat()
-        result["tag_probs"] = tf.scatter_nd(
-            where, probs, tf.stack([n, width, tf.shape(probs)[-1]]))
+        back = tf.math.invert_permutation(order)
+        result = {}
+        for key, (_, per_token) in self._outputs.items():
+            value = arrays[key].concat()
+            if per_token:
+                shape = tf.concat([[n, width], tf.shape(value)[1:]], axis=0)
+                result[key] = tf.scatter_nd(where, value, shape)
+            else:
+                result[key] = tf.gather(value, back)
         return result
 
     @property
-    def _output_dtypes(self) -> dict[str, tf.DType]:
-        dtypes = {"tag_ids": tf.int32, "tag_confidence": tf.float32, "tag_probs": tf.float32}
+    def _outputs(self) -> dict[str, tuple[tf.DType, bool]]:
+        """The predictor's outputs: key -> (dtype, whether it has a value per token)."""
+        outputs = {"tag_ids": (tf.int32, True), "tag_confidence": (tf.float32, True),
+                   "tag_probs": (tf.float32, True)}
         if self._predictor.has_intent:
-            dtypes.update(intent=tf.string, intent_confidence=tf.float32)
-        return dtypes
+            outputs.update(intent=(tf.string, False), intent_confidence=(tf.float32, False))
+        return outputs
 
 
 def export_saved_model(tagger: Tagger, out_dir: str | Path) -> Path:
