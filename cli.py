@@ -149,6 +149,10 @@ def _model_option(f: Callable) -> Callable:
 @click.option("--name-noise", type=click.FloatRange(0, 1), default=DEFAULTS.name_noise,
               show_default=True,
               help="Share of name-like slot values (cities...) replaced by made-up names.")
+@click.option("--case-noise", type=click.FloatRange(0, 1), default=DEFAULTS.case_noise,
+              show_default=True,
+              help="Share of training sentences written with capitals (first word, names); "
+                   "0 = the model ignores case.")
 @click.option("--window", type=click.IntRange(min=0), default=None,
               show_default=f"{SINGLE_DIRECTION_WINDOW} for one-direction archs and bijordan, "
                            "0 for the other bi*",

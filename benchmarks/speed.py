@@ -595,7 +595,8 @@ def _worker_epochs(spec: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]
     for arch in spec["archs"]:
         config = Config(arch=arch, epochs=spec["epochs"], patience=spec["epochs"],
                         **spec["sizes"])
-        # The same setup as slotfill.train.train, minus validation scoring and saving.
+        # The same setup as slotfill.train.train, minus the noise, validation scoring and
+        # saving.
         seed_everything(config.seed)
         intents = train["intent"] if config.intent and all(train["intent"]) else None
         encoder = Encoder.build(train["tokens"], train["tags"], intents, chars=config.chars,
@@ -603,8 +604,8 @@ def _worker_epochs(spec: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]
         model = build_model(config, encoder)
         compile_model(model, config)
         encoded = EncodedSplit(encoder, train["tokens"], train["tags"], intents)
-        dataset, batches = _dataset(encoded, config, encoder.chars is not None,
-                                    "intent" in model.output_names)
+        dataset, batches = _dataset(lambda epoch, encoded=encoded: encoded, config,
+                                    encoder.chars is not None, "intent" in model.output_names)
         runs[arch] = (model, dataset, batches, config)
     timers = {arch: EpochTimer() for arch in runs}
     # Each one-epoch fit makes a new iterator over the generator and replays its first epoch's

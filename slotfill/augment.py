@@ -7,7 +7,9 @@ marks and commas, tagged ``O``, to some training sentences teaches it that punct
 is outside every slot and does not change the slots around it. Likewise users name
 cities the data never mentions; replacing some name-like slot values by made-up names
 (unknown words, new spellings) teaches the model to tag a name from its context and form.
-(Case is handled by normalisation.)
+And users capitalise names (``arrive Taipei``): words are looked up in lower case, but a
+model whose encoder marks case (``Encoder.marks_case``) learns from sentences written that
+way that a capitalised unknown word is likely a name.
 """
 
 from __future__ import annotations
@@ -120,3 +122,33 @@ def replace_slot_values(tokens: Sequence[Sequence[str]], tags: Sequence[Sequence
         out_tokens.append(new_tokens + list(sentence[at:]))
         out_tags.append(new_tags + list(labels[at:]))
     return out_tokens, out_tags
+
+
+def capitalize_names(tokens: Sequence[Sequence[str]], tags: Sequence[Sequence[str]],
+                     rate: float, rng: random.Random,
+                     slot_types: set[str]) -> list[list[str]]:
+    """Copies where a ``rate`` fraction of the sentences is written as a person might: the
+    first word and every word of a value of ``slot_types`` (names) start with a capital.
+
+    The tags are unchanged. Other words stay in lower case, so a capital says "a name or the
+    start of the sentence", as in typed text.
+
+    Example:
+        >>> capitalize_names([["to", "new", "york"]], [["O", "B-city", "I-city"]], 1.0,
+        ...                  random.Random(0), {"city"})
+        [['To', 'New', 'York']]
+    """
+    if not 0.0 <= rate <= 1.0:
+        raise ValueError(f"rate must be in [0, 1], got {rate!r}")
+    from slotfill.bio import to_spans
+
+    out = []
+    for sentence, labels in zip(tokens, tags, strict=True):
+        sentence = list(sentence)
+        if sentence and rng.random() < rate:
+            names = {i for span in to_spans(labels) if span.slot in slot_types
+                     for i in range(span.start, span.end)}
+            sentence = [word[:1].upper() + word[1:] if i == 0 or i in names else word
+                        for i, word in enumerate(sentence)]
+        out.append(sentence)
+    return out

@@ -39,7 +39,8 @@ ARCH_OVERRIDES: dict[str, dict[str, Any]] = {
     "bijordan": {**BIJORDAN_TRAINING, "window": SINGLE_DIRECTION_WINDOW},
 }
 # Fields added after models were first saved, with the value those models were made with.
-LEGACY_VALUES: dict[str, Any] = {"intent_encoder": "bilstm", "intent_smoothing": 0.0}
+LEGACY_VALUES: dict[str, Any] = {"intent_encoder": "bilstm", "intent_smoothing": 0.0,
+                                 "case_noise": 0.0}
 
 
 def arch_defaults(arch: str) -> dict[str, Any]:
@@ -77,6 +78,9 @@ class Config:
     word_dropout: float = 0.05
     punctuation_noise: float = 0.2   # share of training sentences given punctuation (augment)
     name_noise: float = 0.15         # share of open-slot values made-up names (augment)
+    # Share of training sentences written with capitals (first word, names; augment), for a
+    # model that reads case: its character encoder marks capitalised words (0 = no mark).
+    case_noise: float = 0.3
     decoder: str = "crf"
     intent: bool = True
     intent_weight: float = 1.0
@@ -151,7 +155,7 @@ class Config:
         _at_least("intent_hidden", self.intent_hidden, 0)
         if not 0.0 <= self.intent_balance <= 1.0:
             raise ValueError(f"intent_balance must be in [0, 1], got {self.intent_balance!r}")
-        for name in ("punctuation_noise", "name_noise"):
+        for name in ("punctuation_noise", "name_noise", "case_noise"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)!r}")
         if not 0.0 < self.valid_fraction < 1.0:

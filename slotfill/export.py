@@ -24,7 +24,8 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from slotfill.graph_tokenizer import normalize_graph, tokenize_graph
+from slotfill.graph_tokenizer import is_capitalized_graph, normalize_graph, tokenize_graph
+from slotfill.preprocess import CASE_MARK
 from slotfill.tagger import Tagger
 from slotfill.vocabulary import UNK_ID
 
@@ -52,6 +53,12 @@ def _code_point_table(entries: list[str]) -> tf.lookup.StaticHashTable:
     return tf.lookup.StaticHashTable(initializer, default_value=UNK_ID)
 
 
+def _mark_capitalized(tokens: tf.Tensor, keys: tf.Tensor) -> tf.Tensor:
+    """The keys, with :data:`CASE_MARK` before those of capitalised tokens (as
+    ``Encoder.encode_tokens``)."""
+    return tf.where(is_capitalized_graph(tokens), tf.strings.join([CASE_MARK, keys]), keys)
+
+
 def _at_least_one_step(ids: tf.Tensor, pad=0) -> tf.Tensor:
     """Pad axis 1 to length >= 1, so a batch of empty strings still runs through the model."""
     missing = tf.maximum(1 - tf.shape(ids)[1], 0)
@@ -72,6 +79,7 @@ class ServingModule(tf.Module):
         self.word_table = _table(encoder.words.entries, UNK_ID)
         self.char_table = _code_point_table(encoder.chars.entries) if encoder.chars else None
         self.max_word_length = encoder.max_word_length
+        self.marks_case = encoder.marks_case
         self.tag_names = tf.Variable(encoder.tags.labels, trainable=False, name="tag_names")
 
     def inputs(self, tokens: tf.RaggedTensor) -> dict[str, tf.Tensor]:
@@ -80,6 +88,8 @@ class ServingModule(tf.Module):
         words = tf.ragged.map_flat_values(self.word_table.lookup, keys)
         inputs = {"words": _at_least_one_step(words.to_tensor(0))}
         if self.char_table is not None:
+            if self.marks_case:
+                keys = tf.ragged.map_flat_values(_mark_capitalized, tokens, keys)
             # Code points, not one-character strings: the same ids, without a string per
             # character to build and hash.
             chars = tf.strings.unicode_decode(keys, "UTF-8", errors="replace")

@@ -195,6 +195,17 @@ def normalize_graph(tokens: tf.Tensor | tf.RaggedTensor) -> tf.Tensor | tf.Ragge
     return tf.reshape(_spell_ordinals(lowered), shape)
 
 
+def is_capitalized_graph(tokens: tf.Tensor) -> tf.Tensor:
+    """:func:`slotfill.tokenizer.is_capitalized` of every element of a string tensor.
+
+    ``tf.strings.lower`` and ``upper`` without an encoding change ASCII bytes alone and
+    keep NUL and invalid UTF-8 as they are, which is exactly the ASCII-only rule.
+    """
+    first = tf.strings.substr(tokens, 0, 1)
+    return tf.not_equal(first, tf.strings.lower(first)) & tf.not_equal(
+        tokens, tf.strings.upper(tokens))
+
+
 def _lower_like_python(flat: tf.Tensor) -> tf.Tensor:
     """``str.lower`` of every element of a 1-D string tensor; invalid UTF-8 becomes U+FFFD."""
     # Lower each NUL-free piece, then put the NULs back. The ragged reduce_join's separator is

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from slotfill import bio
-from slotfill.tokenizer import normalize
+from slotfill.tokenizer import is_capitalized, normalize
 from slotfill.vocabulary import LabelSet, Vocabulary
 
 WORDS_FILE = "words.txt"
@@ -25,6 +25,10 @@ TAGS_FILE = "tags.txt"
 INTENTS_FILE = "intents.txt"
 # Joins the intents of a multi-intent label, as ATIS writes them: "atis_flight#atis_airfare".
 INTENT_SEPARATOR = "#"
+# Put before the characters of a capitalised word (tokenizer.is_capitalized) by an encoder
+# whose character vocabulary has it, i.e. one built for a model trained on capitalised
+# sentences (Config.case_noise). A private-use character, which real text does not contain.
+CASE_MARK = "\ue000"
 
 # Lengths are rounded up to a multiple of this so that a model sees few distinct
 # shapes (fewer retraces) while short batches stay short.
@@ -45,16 +49,20 @@ class Encoder:
     @classmethod
     def build(cls, tokens: Sequence[Sequence[str]], tags: Sequence[Sequence[str]],
               intents: Sequence[str] | None, *, chars: bool, max_word_length: int,
-              multi_intent: bool = False) -> Encoder:
+              multi_intent: bool = False, mark_case: bool = False) -> Encoder:
         """Vocabularies and label sets from the training split only (no test leakage).
 
         With ``multi_intent`` the intent label set holds the single intents, and a label
-        is the set of those it joins with ``#``.
+        is the set of those it joins with ``#``. With ``mark_case`` (and ``chars``) the
+        character vocabulary ends with :data:`CASE_MARK`, and capitalised words are encoded
+        with it first.
         """
         keys = [normalize(t) for sentence in tokens for t in sentence]
         char_vocab = None
         if chars:
             char_vocab = Vocabulary.build(c for key in keys for c in key[:max_word_length])
+            if mark_case and CASE_MARK not in char_vocab:
+                char_vocab = Vocabulary([*char_vocab.entries, CASE_MARK])
         # "O" first, so tag id 0 is the outside tag whatever the dataset; then the order
         # that lets the CRF decode without reordering its emissions.
         tag_set = LabelSet.build((t for sentence in tags for t in sentence), first=["O"])
@@ -91,11 +99,19 @@ class Encoder:
             multi_intent=multi_intent,
         )
 
+    @property
+    def marks_case(self) -> bool:
+        """Capitalised words' characters start with :data:`CASE_MARK`."""
+        return self.chars is not None and CASE_MARK in self.chars
+
     def encode_tokens(self, tokens: Sequence[str]) -> dict[str, np.ndarray]:
         """One sentence's model inputs: ``words`` [T] and (with chars) ``chars`` [T, C]."""
         keys = [normalize(t) for t in tokens]
         out = {"words": np.asarray(self.words.ids(keys), dtype=np.int32)}
         if self.chars is not None:
+            if self.marks_case:
+                keys = [CASE_MARK + key if is_capitalized(token) else key
+                        for key, token in zip(keys, tokens, strict=True)]
             width = max([len(k[: self.max_word_length]) for k in keys], default=1) or 1
             chars = np.zeros((len(keys), width), dtype=np.int32)
             for i, key in enumerate(keys):

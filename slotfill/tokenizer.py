@@ -32,6 +32,10 @@ and must give exactly the same tokens, so both import the character sets defined
 A token's text is exactly ``text[start:end]`` (case kept); :func:`normalize` is applied later,
 at lookup time. :func:`tokenize` never raises on a ``str``.
 
+Normalisation loses case, so :func:`is_capitalized` keeps the one bit of it a tagger can use:
+a word written like a name (``Taipei``, ``McAllen``), as opposed to ``BOSTON``, ``I`` or
+``boston``.
+
 Normalisation (:func:`normalize`) lower-cases, and spells out digit ordinals up to 99
 (``2nd`` -> ``second``; see :data:`ORDINAL_WORDS`): slot-filling data such as ATIS writes
 dates as words, and a tagger trained on ``november second`` should read ``November 2nd``.
@@ -40,6 +44,7 @@ dates as words, and a tagger trained on ``november second`` should read ``Novemb
 from __future__ import annotations
 
 import re
+import string
 from dataclasses import dataclass
 
 # Written out rather than computed so the graph twin embeds the same set; a test checks it
@@ -84,6 +89,8 @@ is accepted (``22th`` is still 22nd). RE2 and Python ``re`` read this pattern al
 
 _DIGIT_ORDINAL = re.compile(DIGIT_ORDINAL)
 
+_ASCII_UPPER = frozenset(string.ascii_uppercase)
+_ASCII_LOWER = frozenset(string.ascii_lowercase)
 _CHUNK = re.compile("[^" + "".join(sorted(WHITESPACE)) + "]+")
 
 
@@ -108,6 +115,21 @@ def normalize(token: str) -> str:
     lower = token.lower()
     ordinal = _DIGIT_ORDINAL.fullmatch(lower)
     return ORDINAL_WORDS[int(ordinal.group(1))] if ordinal else lower
+
+
+def is_capitalized(token: str) -> bool:
+    """Whether ``token`` is written like a name: an ASCII capital first and an ASCII
+    lower-case letter somewhere after it.
+
+    Only ASCII letters count so that the graph twin
+    (:func:`slotfill.graph_tokenizer.is_capitalized_graph`) can decide byte by byte, with the
+    same answer for invalid UTF-8 and NUL; an all-capitals word says nothing about names.
+
+    Example:
+        >>> [is_capitalized(t) for t in ("Taipei", "McAllen", "St.", "BOSTON", "I", "boston")]
+        [True, True, True, False, False, False]
+    """
+    return token[:1] in _ASCII_UPPER and any(c in _ASCII_LOWER for c in token)
 
 
 def tokenize(text: str) -> list[Token]:

@@ -7,6 +7,7 @@ import logging
 import math
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,12 @@ import numpy as np
 import tensorflow as tf
 
 from slotfill import checkpoint, model_dir
-from slotfill.augment import add_punctuation, open_slot_types, replace_slot_values
+from slotfill.augment import (
+    add_punctuation,
+    capitalize_names,
+    open_slot_types,
+    replace_slot_values,
+)
 from slotfill.averaging import averaged_weights
 from slotfill.config import Config
 from slotfill.errors import SlotfillError
@@ -113,18 +119,45 @@ class ValidationScorer(keras.callbacks.Callback):
         self.model.set_weights(self.best_weights)
 
 
-def _dataset(split: EncodedSplit, config: Config, has_chars: bool, has_intent: bool,
-             first_epoch: int = 0) -> tuple[tf.data.Dataset, int]:
-    """Length-bucketed batches reshuffled every epoch, reproducible from the seed, and the
-    number of batches per epoch.
+@dataclass
+class TrainingSentences:
+    """The training split's sentences, to be given fresh noise every epoch."""
+
+    tokens: list[list[str]]
+    tags: list[list[str]]
+
+    def with_noise(self, config: Config, names: set[str],
+                   epoch: int) -> tuple[list[list[str]], list[list[str]]]:
+        """Copies with epoch ``epoch``'s noise for typed text (slotfill.augment): punctuation,
+        made-up values of the ``names`` slot types, capitals.
+
+        Drawn afresh every epoch, so that over a run each sentence is also seen as written:
+        with capitals drawn once, 30 % of ATIS sentences were only ever seen capitalised, and
+        the test split, all lower case, lost 0.6 sentence accuracy (seeds 1-3). Reproducible
+        from the seed and the epoch, so a resumed run sees what the uninterrupted one did.
+        """
+        rng = random.Random(config.seed * 1_000_003 + epoch)
+        tokens, tags = add_punctuation(self.tokens, self.tags, config.punctuation_noise, rng)
+        tokens, tags = replace_slot_values(tokens, tags, config.name_noise, rng, names)
+        return capitalize_names(tokens, tags, config.case_noise, rng, names), tags
+
+
+def _dataset(sentences: Callable[[int], EncodedSplit], config: Config, has_chars: bool,
+             has_intent: bool, first_epoch: int = 0) -> tuple[tf.data.Dataset, int]:
+    """Length-bucketed batches of ``sentences(epoch)`` (the training set as given to that
+    epoch), reshuffled every epoch, reproducible from the seed, and the number of batches
+    per epoch (every epoch has as many sentences).
 
     The stream is endless, one epoch after another, and fit reads it with
     ``steps_per_epoch``: Keras then keeps one iterator for the whole run. A finite dataset
     gets a new iterator every epoch, and making one over a generator stalled some epochs
     for several seconds (ATIS: 7-9 s, against 4-5 s of training).
     """
+    first = sentences(first_epoch)
+
     def generate():
         for epoch in itertools.count(first_epoch):
+            split = first if epoch == first_epoch else sentences(epoch)
             # A fresh, seed-derived order per epoch: the same run always sees the same batches.
             rng = random.Random(config.seed * 100_003 + epoch)
             for _, inputs, targets in split.iter_batches(config.batch_size, shuffle=True,
@@ -135,11 +168,11 @@ def _dataset(split: EncodedSplit, config: Config, has_chars: bool, has_intent: b
     if has_chars:
         inputs["chars"] = tf.TensorSpec([None, None, None], tf.int32)
     targets = {"tags": tf.TensorSpec([None, None], tf.int32)}
-    if has_intent and split.encoder.multi_intent:
-        targets["intent"] = tf.TensorSpec([None, len(split.encoder.intents)], tf.float32)
+    if has_intent and first.encoder.multi_intent:
+        targets["intent"] = tf.TensorSpec([None, len(first.encoder.intents)], tf.float32)
     elif has_intent:
         targets["intent"] = tf.TensorSpec([None], tf.int32)
-    batches = -(-len(split) // config.batch_size)
+    batches = -(-len(first) // config.batch_size)
     dataset = tf.data.Dataset.from_generator(generate, output_signature=(inputs, targets))
     return dataset.prefetch(2), batches
 
@@ -201,16 +234,19 @@ def train(config: Config, data: Any, out_dir: str | Path | None = None, *,
 
     train_split = data["train"]
     intents = train_split["intent"] if config.intent and all(train_split["intent"]) else None
-    # Noise for typed text (slotfill.augment), seeded so the same seed gives the same data.
-    noise = random.Random(config.seed)
-    tokens, tags = add_punctuation(train_split["tokens"], train_split["tags"],
-                                   config.punctuation_noise, noise)
+    clean = TrainingSentences(train_split["tokens"], train_split["tags"])
+    # The vocabulary is built from the sentences with punctuation noise, so that "?" and ","
+    # have ids, but before made-up names, which must be unknown words like a user's.
+    tokens, tags = add_punctuation(clean.tokens, clean.tags, config.punctuation_noise,
+                                   random.Random(config.seed))
     encoder = Encoder.build(tokens, tags, intents,
                             chars=config.chars, max_word_length=config.max_word_length,
-                            multi_intent=config.multi_intent)
-    # After the vocabulary is built: made-up names must be unknown words, like a user's.
-    tokens, tags = replace_slot_values(tokens, tags, config.name_noise, noise,
-                                       open_slot_types(tags, tokens))
+                            multi_intent=config.multi_intent, mark_case=config.case_noise > 0)
+    names = open_slot_types(tags, tokens)
+
+    def sentences(epoch: int) -> EncodedSplit:
+        return EncodedSplit(encoder, *clean.with_noise(config, names, epoch), intents)
+
     model = build_model(config, encoder)
     intent_weights = None
     if intents is not None and not encoder.multi_intent and config.intent_balance > 0:
@@ -225,11 +261,10 @@ def train(config: Config, data: Any, out_dir: str | Path | None = None, *,
         first_epoch = saved.next_epoch
         log.info("resuming after epoch %d", first_epoch)
 
-    encoded = EncodedSplit(encoder, tokens, tags, intents)
-    dataset, batches = _dataset(encoded, config, encoder.chars is not None,
+    dataset, batches = _dataset(sentences, config, encoder.chars is not None,
                                 "intent" in model.output_names, first_epoch)
     log.info("training %s: %d parameters, %d train sentences", config.arch, model.count_params(),
-             len(encoded))
+             len(clean.tokens))
     if first_epoch < config.epochs and not scorer.stopped_early:
         _build_loss_and_optimizer(model, dataset)
         model.fit(dataset, epochs=config.epochs, initial_epoch=first_epoch,

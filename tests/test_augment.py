@@ -6,6 +6,7 @@ from slotfill.augment import (
     COMMA,
     END_MARKS,
     add_punctuation,
+    capitalize_names,
     open_slot_types,
     replace_slot_values,
 )
@@ -81,3 +82,19 @@ def test_made_up_names_replace_whole_open_values_only():
         assert labels[1] == "B-city" and all(g == "I-city" for g in labels[2:len(city) + 1])
         assert all(word.isalpha() and word.islower() for word in city)
     assert tokens[0] == ["from", "new", "york", "on", "monday"]  # inputs untouched
+
+
+def test_capitalize_names_capitalises_the_first_word_and_name_values_only():
+    tokens = capitalize_names(TOKENS, TAGS, 1.0, random.Random(0), {"from"})
+    assert tokens == [["Flights", "from", "New", "York", "to", "los", "angeles"], ["Hello"], []]
+    assert TOKENS[0][0] == "flights"  # the inputs are not modified
+
+
+def test_capitalize_names_rate_is_roughly_kept_and_seeded():
+    many, labels = [["to", "boston"]] * 2000, [["O", "B-city"]] * 2000
+    first = capitalize_names(many, labels, 0.3, random.Random(3), {"city"})
+    assert first == capitalize_names(many, labels, 0.3, random.Random(3), {"city"})
+    assert 500 < sum(t == ["To", "Boston"] for t in first) < 700
+    assert all(t in (["To", "Boston"], ["to", "boston"]) for t in first)
+    with pytest.raises(ValueError, match="rate"):
+        capitalize_names(many, labels, -0.1, random.Random(0), {"city"})

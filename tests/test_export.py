@@ -1,5 +1,6 @@
 """The SavedModel: plain TensorFlow, raw strings in, the same tags as the Keras model out."""
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -44,7 +45,8 @@ def tag_with_plain_tensorflow_all(saved_models, texts):
 
 def test_saved_model_matches_keras_on_the_whole_test_split(trained, bundled):
     texts = [" ".join(tokens) for tokens in bundled["test"]["tokens"]]
-    texts += ["Arrive TAIPEI on November 2nd.", "fly from st. louis, to Boston!", ""]
+    texts += ["Arrive TAIPEI on November 2nd.", "fly from st. louis, to Boston!", "",
+              "Flights from McAllen to New York City on Monday"]
     exported = tag_with_plain_tensorflow(trained.model_dir / "saved_model", texts)
     expected = Tagger.load(trained.model_dir).tag(texts)
     assert len(exported) == len(expected)
@@ -52,6 +54,34 @@ def test_saved_model_matches_keras_on_the_whole_test_split(trained, bundled):
         assert got["tokens"] == want.tokens == [t.text for t in tokenize(want.text)]
         assert got["tags"] == want.tags
         assert got["intent"] == (want.intent or "")
+
+
+def test_graph_inputs_are_the_encoders_ids_with_and_without_the_case_mark(trained):
+    import numpy as np
+    import tensorflow as tf
+
+    from slotfill import export
+    from slotfill.preprocess import CASE_MARK
+    from slotfill.vocabulary import Vocabulary
+
+    texts = ["Arrive TAIPEI on November 2nd.", "I'd like McAllen, St. Louis", "from boston", ""]
+    tagger = Tagger.load(trained.model_dir)
+    assert tagger.encoder.marks_case  # the default model reads case
+    # The same vocabulary without the mark, as in a model trained before it (or with
+    # --case-noise 0); only the inputs are compared, so the model's sizes do not matter.
+    assert tagger.encoder.chars.entries[-1] == CASE_MARK
+    unmarked = dataclasses.replace(tagger.encoder,
+                                   chars=Vocabulary(tagger.encoder.chars.entries[:-1]))
+    for encoder in (tagger.encoder, unmarked):
+        module = export.ServingModule(Tagger(tagger.model, tagger.config, encoder))
+        got = module.inputs(tf.ragged.constant([[t.text for t in tokenize(x)] for x in texts]))
+        for row, text in enumerate(texts):
+            tokens = [t.text for t in tokenize(text)]
+            want = encoder.encode_tokens(tokens)
+            n, width = want["chars"].shape
+            np.testing.assert_array_equal(got["words"].numpy()[row, :n], want["words"])
+            np.testing.assert_array_equal(got["chars"].numpy()[row, :n, :width], want["chars"])
+            assert not got["chars"].numpy()[row, :n, width:].any()
 
 
 def test_length_sorted_chunks_give_the_same_outputs_in_the_callers_order(trained, bundled,

@@ -9,8 +9,13 @@ import tensorflow as tf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from slotfill.graph_tokenizer import _plain_text_pattern, normalize_graph, tokenize_graph
-from slotfill.tokenizer import CLOSING, OPENING, WHITESPACE, normalize, tokenize
+from slotfill.graph_tokenizer import (
+    _plain_text_pattern,
+    is_capitalized_graph,
+    normalize_graph,
+    tokenize_graph,
+)
+from slotfill.tokenizer import CLOSING, OPENING, WHITESPACE, is_capitalized, normalize, tokenize
 
 HANDPICKED = [
     "",
@@ -225,3 +230,13 @@ def test_normalize_graph_one_non_ascii_token_takes_the_full_path(odd_one):
     expected = [normalize(t if isinstance(t, str) else t.decode("utf-8", errors="replace"))
                 for t in tokens]
     assert got == expected
+
+
+@settings(max_examples=100, deadline=None, derandomize=True)
+@given(st.lists(st.text(max_size=8) | st.from_regex(r"\A[A-Z][A-Za-z.\x00]{0,6}\Z")
+                | st.binary(max_size=8), min_size=1, max_size=40))
+def test_is_capitalized_graph_matches_python(tokens):
+    # Bytes stand for what the graph tokenizer may pass on; Python sees them decoded.
+    encoded = [t if isinstance(t, bytes) else t.encode("utf-8") for t in tokens]
+    got = is_capitalized_graph(tf.constant(encoded)).numpy().tolist()
+    assert got == [is_capitalized(t.decode("utf-8", errors="replace")) for t in encoded]

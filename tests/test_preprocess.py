@@ -3,6 +3,7 @@ import random
 import numpy as np
 
 from slotfill.preprocess import (
+    CASE_MARK,
     LENGTH_QUANTUM,
     EncodedSplit,
     Encoder,
@@ -28,6 +29,21 @@ def test_encoder_normalizes_and_truncates_words():
     assert out["words"][1] == 1  # unknown
     assert out["chars"].shape == (2, 4)  # capped at max_word_length
     assert list(out["chars"][0]) == encoder.chars.ids("bost")
+
+
+def test_an_encoder_that_marks_case_puts_the_mark_before_capitalised_words_only():
+    encoder = Encoder.build(TOKENS, TAGS, INTENTS, chars=True, max_word_length=4,
+                            mark_case=True)
+    assert encoder.marks_case and encoder.chars.entries[-1] == CASE_MARK
+    out = encoder.encode_tokens(["Boston", "BOSTON", "boston"])
+    mark = encoder.chars.id(CASE_MARK)
+    assert list(out["chars"][0]) == [mark, *encoder.chars.ids("bos")]  # the mark counts
+    assert list(out["chars"][1]) == list(out["chars"][2]) == encoder.chars.ids("bost")
+    assert list(out["words"]) == [encoder.words.id("boston")] * 3
+    # Without the mark in its vocabulary (older models, --case-noise 0) case is ignored.
+    plain = make_encoder()
+    assert not plain.marks_case
+    assert list(plain.encode_tokens(["Boston"])["chars"][0]) == plain.chars.ids("bost")
 
 
 def test_tags_are_numbered_so_that_the_crf_decodes_without_reordering_them():
@@ -100,6 +116,13 @@ def test_encoder_save_load(tmp_path):
     encoder = make_encoder()
     encoder.save(tmp_path)
     loaded = Encoder.load(tmp_path, max_word_length=4)
+    assert not loaded.marks_case
     assert loaded.words.entries == encoder.words.entries
     assert loaded.chars.entries == encoder.chars.entries
     assert loaded.intents.labels == encoder.intents.labels
+
+
+def test_the_case_mark_survives_save_and_load(tmp_path):
+    Encoder.build(TOKENS, TAGS, INTENTS, chars=True, max_word_length=4,
+                  mark_case=True).save(tmp_path)
+    assert Encoder.load(tmp_path, max_word_length=4).marks_case

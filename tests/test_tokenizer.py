@@ -9,7 +9,15 @@ from conftest import atis_path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from slotfill.tokenizer import CLOSING, OPENING, WHITESPACE, Token, normalize, tokenize
+from slotfill.tokenizer import (
+    CLOSING,
+    OPENING,
+    WHITESPACE,
+    Token,
+    is_capitalized,
+    normalize,
+    tokenize,
+)
 
 
 def texts(text: str) -> list[str]:
@@ -138,6 +146,17 @@ def test_normalize_spells_out_digit_ordinals(token, word):
                          ["0th", "100th", "2n", "2nds", "nd", "2 nd", "x2nd", "²nd", "３rd"])
 def test_normalize_leaves_other_tokens_lower_cased(token):
     assert normalize(token) == token.lower()
+
+
+@pytest.mark.parametrize(("token", "capitalized"), [
+    ("Taipei", True), ("McAllen", True), ("St.", True), ("I'd", True), ("Ab", True),
+    ("A\x00b", True), ("Zürich", True),
+    ("BOSTON", False), ("I", False), ("LGA", False), ("boston", False), ("2nd", False),
+    ("", False), ("A.M.", False), ("Élan", False), ("ÉLAN", False), ("aB", False),
+])
+def test_is_capitalized_means_an_ascii_capital_then_an_ascii_lower_case_letter(token,
+                                                                             capitalized):
+    assert is_capitalized(token) is capitalized
 
 
 @settings(max_examples=300, deadline=None)

@@ -130,7 +130,7 @@ def test_batch_stream_reshuffles_each_epoch_and_resumes_at_any_epoch(bundled):
     config = Config(batch_size=16, seed=3)
 
     def epochs(first_epoch: int, count: int) -> list[list[bytes]]:
-        stream, per_epoch = _dataset(encoded, config, True, True, first_epoch)
+        stream, per_epoch = _dataset(lambda epoch: encoded, config, True, True, first_epoch)
         assert per_epoch == -(-len(encoded) // 16)
         batches = [inputs["words"].numpy().tobytes()
                    for inputs, _ in stream.take(per_epoch * count)]
@@ -140,6 +140,46 @@ def test_batch_stream_reshuffles_each_epoch_and_resumes_at_any_epoch(bundled):
     assert first != second and second != third  # a new order every epoch
     # A run resumed after epoch 2 sees exactly the batches the uninterrupted run saw next.
     assert epochs(2, 1) == [third]
+
+
+def test_each_epoch_trains_on_its_own_draw_of_the_sentences(bundled):
+    from slotfill.preprocess import EncodedSplit, Encoder
+    from slotfill.train import _dataset
+
+    split = bundled["train"]
+    encoder = Encoder.build(split["tokens"], split["tags"], split["intent"], chars=True,
+                            max_word_length=20)
+    encoded = EncodedSplit(encoder, split["tokens"], split["tags"], split["intent"])
+    asked = []
+
+    def sentences(epoch):
+        asked.append(epoch)
+        return encoded
+
+    stream, per_epoch = _dataset(sentences, Config(batch_size=16), True, True, first_epoch=2)
+    list(stream.take(per_epoch * 3))
+    assert asked[:3] == [2, 3, 4]
+
+
+def test_noise_is_drawn_afresh_every_epoch_and_reproducibly(bundled):
+    from slotfill.augment import open_slot_types
+    from slotfill.train import TrainingSentences
+
+    split = bundled["train"]
+    clean = TrainingSentences(split["tokens"], split["tags"])
+    names = open_slot_types(clean.tags, clean.tokens)
+    assert names  # the bundled data has name-like slots (cities)
+    config = Config(seed=5)
+    draws = [clean.with_noise(config, names, epoch) for epoch in range(4)]
+    assert draws[1] == clean.with_noise(config, names, 1)
+    assert draws[1] != draws[2]
+    assert all(len(tokens) == len(clean.tokens) for tokens, _ in draws)
+    # Over a few epochs most sentences are also seen exactly as written.
+    as_written = {i for tokens, tags in draws for i, (t, g) in enumerate(zip(tokens, tags))
+                  if t == clean.tokens[i] and g == clean.tags[i]}
+    assert len(as_written) > 0.8 * len(clean.tokens)
+    quiet = Config(seed=5, punctuation_noise=0, name_noise=0, case_noise=0)
+    assert clean.with_noise(quiet, names, 3) == (clean.tokens, clean.tags)
 
 
 def test_the_train_step_is_traced_once(bundled):
@@ -156,8 +196,8 @@ def test_the_train_step_is_traced_once(bundled):
                             max_word_length=10)
     model = build_model(config, encoder)
     compile_model(model, config)
-    dataset, batches = _dataset(EncodedSplit(encoder, split["tokens"], split["tags"],
-                                             split["intent"]), config, True, True)
+    encoded = EncodedSplit(encoder, split["tokens"], split["tags"], split["intent"])
+    dataset, batches = _dataset(lambda epoch: encoded, config, True, True)
     traces = []
     step = model.train_step
 
