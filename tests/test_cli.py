@@ -6,6 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli import cli
+from slotfill.tagger import Tagger
 
 
 @pytest.fixture
@@ -46,11 +47,12 @@ def test_train_writes_a_model_and_prints_scores(run, tmp_path, isolated_models):
     out = tmp_path / "m"
     result = run("train", "--out", str(out), "--epochs", "1", "--hidden", "8",
                  "--embedding-dim", "8", "--char-filters", "4", "--intent-smoothing", "0.2",
-                 "--quiet")
+                 "--case-noise", "0.5", "--quiet")
     assert result.exit_code == 0, result.output
     assert f"model written to {out}" in result.output
     saved = json.loads((out / "config.json").read_text())
-    assert (saved["char_filters"], saved["intent_smoothing"]) == (4, 0.2)
+    assert (saved["char_filters"], saved["intent_smoothing"], saved["case_noise"]) == (4, 0.2, 0.5)
+    assert Tagger.load(out).encoder.marks_case
     assert "test   slot_f1" in result.output
     assert (out / "model.keras").is_file() and (out / "saved_model" / "saved_model.pb").is_file()
 

@@ -22,7 +22,7 @@ def test_arch_splits_into_direction_and_cell(arch):
     ("activation", "sigmoid"), ("window", -2), ("batch_size", 2.5),
     ("intent_hidden", -1), ("intent_balance", 1.5), ("intent_balance", -0.5),
     ("ema", 1.0), ("ema", -0.01), ("intent_encoder", "transformer"),
-    ("intent_smoothing", 1.0), ("intent_smoothing", -0.1),
+    ("intent_smoothing", 1.0), ("intent_smoothing", -0.1), ("case_noise", 1.5),
 ])
 def test_bad_values_name_the_field(field, value):
     with pytest.raises(ValueError, match=field):
@@ -71,7 +71,9 @@ def test_a_config_saved_before_a_field_existed_loads_with_the_value_its_model_wa
     old = Config().to_dict()
     del old["intent_encoder"]  # model folders from before the CNN intent encoder
     del old["intent_smoothing"]  # ... and before label smoothing
+    del old["case_noise"]  # ... and before the case mark
     assert Config.from_dict(old).intent_encoder == "bilstm"
     assert Config.from_dict(old).intent_smoothing == 0.0
+    assert Config.from_dict(old).case_noise == 0.0
     # A value that was saved wins over the legacy one.
     assert Config.from_dict(Config(intent_encoder="cnn").to_dict()).intent_encoder == "cnn"
