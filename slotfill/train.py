@@ -233,8 +233,10 @@ def train(config: Config, data: Any, out_dir: str | Path | None = None, *,
     seed_everything(config.seed)
 
     train_split = data["train"]
-    intents = train_split["intent"] if config.intent and all(train_split["intent"]) else None
-    clean = TrainingSentences(train_split["tokens"], train_split["tags"])
+    # Lists, not the dataset's columns: an item of a column costs a table lookup, and the
+    # sentences are read again every epoch.
+    intents = list(train_split["intent"]) if config.intent and all(train_split["intent"]) else None
+    clean = TrainingSentences(list(train_split["tokens"]), list(train_split["tags"]))
     # The vocabulary is built from the sentences with punctuation noise, so that "?" and ","
     # have ids, but before made-up names, which must be unknown words like a user's.
     tokens, tags = add_punctuation(clean.tokens, clean.tags, config.punctuation_noise,
