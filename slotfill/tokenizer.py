@@ -32,13 +32,13 @@ and must give exactly the same tokens, so both import the character sets defined
 A token's text is exactly ``text[start:end]`` (case kept); :func:`normalize` is applied later,
 at lookup time. :func:`tokenize` never raises on a ``str``.
 
-Normalisation loses case, so :func:`is_capitalized` keeps the one bit of it a tagger can use:
-a word written like a name (``Taipei``, ``McAllen``), as opposed to ``BOSTON``, ``I`` or
-``boston``.
-
 Normalisation (:func:`normalize`) lower-cases, and spells out digit ordinals up to 99
 (``2nd`` -> ``second``; see :data:`ORDINAL_WORDS`): slot-filling data such as ATIS writes
 dates as words, and a tagger trained on ``november second`` should read ``November 2nd``.
+
+Normalisation loses case, so :func:`is_capitalized` keeps the one bit of it a tagger can use:
+a word written like a name (``Taipei``, ``McAllen``), as opposed to ``BOSTON``, ``I`` or
+``boston``.
 """
 
 from __future__ import annotations
