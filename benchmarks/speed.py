@@ -143,7 +143,7 @@ METHOD = (
     "Full train = wall time of the whole `cli.py train` command with default options "
     "(early stopping keeps the best epoch; includes import, evaluation, saving and export).",
     "Seconds per epoch = `model.fit` with the training setup of `slotfill.train`, timed by a "
-    "callback, without validation scoring; median of the epochs after the first (tracing); "
+    "callback, without the training noise or validation scoring; median of the epochs after the first (tracing); "
     "the archs train in one process, an epoch each in turn, the order flipping every round.",
     "SavedModel throughput = raw test utterances through `serving_default`, all in one call "
     "(the target) and in batches, after "
