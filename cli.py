@@ -151,8 +151,9 @@ def _model_option(f: Callable) -> Callable:
               help="Share of name-like slot values (cities...) replaced by made-up names.")
 @click.option("--case-noise", type=click.FloatRange(0, 1), default=DEFAULTS.case_noise,
               show_default=True,
-              help="Share of training sentences written with capitals (first word, names); "
-                   "0 = the model ignores case.")
+              help="Share of training sentences written with capitals (first word, names), "
+                   "read through a case mark in the character CNN; 0 (or --no-chars) = the "
+                   "model ignores case.")
 @click.option("--window", type=click.IntRange(min=0), default=None,
               show_default=f"{SINGLE_DIRECTION_WINDOW} for one-direction archs and bijordan, "
                            "0 for the other bi*",

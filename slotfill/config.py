@@ -79,7 +79,8 @@ class Config:
     punctuation_noise: float = 0.2   # share of training sentences given punctuation (augment)
     name_noise: float = 0.15         # share of open-slot values made-up names (augment)
     # Share of training sentences written with capitals (first word, names; augment), for a
-    # model that reads case: its character encoder marks capitalised words (0 = no mark).
+    # model that reads case: its character encoder marks capitalised words (0, or no
+    # character CNN, = no mark).
     case_noise: float = 0.3
     decoder: str = "crf"
     intent: bool = True

@@ -27,7 +27,8 @@ INTENTS_FILE = "intents.txt"
 INTENT_SEPARATOR = "#"
 # Put before the characters of a capitalised word (tokenizer.is_capitalized) by an encoder
 # whose character vocabulary has it, i.e. one built for a model trained on capitalised
-# sentences (Config.case_noise). A private-use character, which real text does not contain.
+# sentences (Config.case_noise). A private-use character, which typed text hardly contains
+# (where it does, it reads as the mark, the same in Python and in the SavedModel).
 CASE_MARK = "\ue000"
 
 # Lengths are rounded up to a multiple of this so that a model sees few distinct
@@ -60,8 +61,11 @@ class Encoder:
         keys = [normalize(t) for sentence in tokens for t in sentence]
         char_vocab = None
         if chars:
-            char_vocab = Vocabulary.build(c for key in keys for c in key[:max_word_length])
-            if mark_case and CASE_MARK not in char_vocab:
+            # The mark is in the vocabulary only when asked for, even if the data has the
+            # character: its presence is what says the model reads case (marks_case).
+            char_vocab = Vocabulary.build(c for key in keys for c in key[:max_word_length]
+                                          if c != CASE_MARK)
+            if mark_case:
                 char_vocab = Vocabulary([*char_vocab.entries, CASE_MARK])
         # "O" first, so tag id 0 is the outside tag whatever the dataset; then the order
         # that lets the CRF decode without reordering its emissions.

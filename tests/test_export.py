@@ -64,7 +64,9 @@ def test_graph_inputs_are_the_encoders_ids_with_and_without_the_case_mark(traine
     from slotfill.preprocess import CASE_MARK
     from slotfill.vocabulary import Vocabulary
 
-    texts = ["Arrive TAIPEI on November 2nd.", "I'd like McAllen, St. Louis", "from boston", ""]
+    texts = ["Arrive TAIPEI on November 2nd.", "I'd like McAllen, St. Louis", "from boston", "",
+             "Llanfairpwllgwyngyllgogerychwyrndrobwll 2ND", "A\x00b Zürich Élan İstanbul 21St",
+             "\ue000boston Boston"]
     tagger = Tagger.load(trained.model_dir)
     assert tagger.encoder.marks_case  # the default model reads case
     # The same vocabulary without the mark, as in a model trained before it (or with

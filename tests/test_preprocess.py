@@ -122,6 +122,14 @@ def test_encoder_save_load(tmp_path):
     assert loaded.intents.labels == encoder.intents.labels
 
 
+def test_the_mark_in_the_training_data_does_not_make_an_encoder_mark_case():
+    tokens = [*TOKENS, [CASE_MARK + "x"]]
+    encoder = Encoder.build(tokens, [*TAGS, ["O"]], [*INTENTS, "flight"], chars=True,
+                            max_word_length=4)
+    assert not encoder.marks_case
+    assert encoder.encode_tokens(["Boston"])["chars"].shape == (1, 4)
+
+
 def test_the_case_mark_survives_save_and_load(tmp_path):
     Encoder.build(TOKENS, TAGS, INTENTS, chars=True, max_word_length=4,
                   mark_case=True).save(tmp_path)
