@@ -143,8 +143,9 @@ METHOD = (
     "Full train = wall time of the whole `cli.py train` command with default options "
     "(early stopping keeps the best epoch; includes import, evaluation, saving and export).",
     "Seconds per epoch = `model.fit` with the training setup of `slotfill.train`, timed by a "
-    "callback, without the training noise or validation scoring; median of the epochs after the first (tracing); "
-    "the archs train in one process, an epoch each in turn, the order flipping every round.",
+    "callback, without the training noise or validation scoring; median of the epochs after "
+    "the first (tracing); the archs train in one process, an epoch each in turn, the order "
+    "flipping every round.",
     "SavedModel throughput = raw test utterances through `serving_default`, all in one call "
     "(the target) and in batches, after "
     "a warm-up pass, best pass kept; latency = one utterance per call, after a warm-up.",
