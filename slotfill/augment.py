@@ -100,7 +100,7 @@ def replace_slot_values(tokens: Sequence[Sequence[str]], tags: Sequence[Sequence
     Example:
         >>> replace_slot_values([["to", "boston"]], [["O", "B-city"]], 1.0, random.Random(0),
         ...                     {"city"})
-        ([['to', 'muvu']], [['O', 'B-city']])
+        ([['to', 'lur', 'mopu', 'gigalus']], [['O', 'B-city', 'I-city', 'I-city']])
     """
     if not 0.0 <= rate <= 1.0:
         raise ValueError(f"rate must be in [0, 1], got {rate!r}")
