@@ -119,14 +119,19 @@ def test_multi_intent_model_predicts_sets_through_tagger_and_saved_model(
         assert float(out["intent_confidence"][i]) == pytest.approx(r.intent_confidence, abs=1e-5)
 
 
-def test_batch_stream_reshuffles_each_epoch_and_resumes_at_any_epoch(bundled):
+def _encoded(split, max_word_length: int = 20):
+    """A split's sentences encoded as training reads them (no noise)."""
     from slotfill.preprocess import EncodedSplit, Encoder
+
+    encoder = Encoder.build(split["tokens"], split["tags"], split["intent"], chars=True,
+                            max_word_length=max_word_length)
+    return EncodedSplit(encoder, split["tokens"], split["tags"], split["intent"])
+
+
+def test_batch_stream_reshuffles_each_epoch_and_resumes_at_any_epoch(bundled):
     from slotfill.train import _dataset
 
-    split = bundled["train"]
-    encoder = Encoder.build(split["tokens"], split["tags"], split["intent"], chars=True,
-                            max_word_length=20)
-    encoded = EncodedSplit(encoder, split["tokens"], split["tags"], split["intent"])
+    encoded = _encoded(bundled["train"])
     config = Config(batch_size=16, seed=3)
 
     def epochs(first_epoch: int, count: int) -> list[list[bytes]]:
@@ -143,13 +148,9 @@ def test_batch_stream_reshuffles_each_epoch_and_resumes_at_any_epoch(bundled):
 
 
 def test_each_epoch_trains_on_its_own_draw_of_the_sentences(bundled):
-    from slotfill.preprocess import EncodedSplit, Encoder
     from slotfill.train import _dataset
 
-    split = bundled["train"]
-    encoder = Encoder.build(split["tokens"], split["tags"], split["intent"], chars=True,
-                            max_word_length=20)
-    encoded = EncodedSplit(encoder, split["tokens"], split["tags"], split["intent"])
+    encoded = _encoded(bundled["train"])
     asked = []
 
     def sentences(epoch):
@@ -186,17 +187,13 @@ def test_the_train_step_is_traced_once(bundled):
     # Keras creates its loss trackers inside the first traced step unless they exist, and a
     # step that creates variables is traced a second time: seconds of every training.
     from slotfill.models import build_model, compile_model
-    from slotfill.preprocess import EncodedSplit, Encoder
     from slotfill.train import _build_loss_and_optimizer, _dataset
 
-    split = bundled["train"].select(range(32))
     config = Config(hidden=4, embedding_dim=4, char_dim=4, char_filters=4, intent_hidden=4,
                     epochs=1, batch_size=16)
-    encoder = Encoder.build(split["tokens"], split["tags"], split["intent"], chars=True,
-                            max_word_length=10)
-    model = build_model(config, encoder)
+    encoded = _encoded(bundled["train"].select(range(32)), max_word_length=10)
+    model = build_model(config, encoded.encoder)
     compile_model(model, config)
-    encoded = EncodedSplit(encoder, split["tokens"], split["tags"], split["intent"])
     dataset, batches = _dataset(lambda epoch: encoded, config, True, True)
     traces = []
     step = model.train_step
