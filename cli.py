@@ -246,7 +246,9 @@ def evaluate(model_path: str | None, data_path: str | None, split: str, as_json:
     from slotfill.evaluate import evaluate as run_evaluation
     from slotfill.evaluate import format_scores
     from slotfill.tagger import Tagger
+    from slotfill.threads import use_one_thread_per_op
 
+    use_one_thread_per_op()  # the arithmetic train scored the model with
     tagger = Tagger.load(model_path)
     data = load_dataset(data_path, valid_fraction=tagger.config.valid_fraction,
                         seed=tagger.config.seed)
@@ -270,7 +272,9 @@ def tag(model_path: str | None, file, as_json: bool, texts: tuple[str, ...]) -> 
     if not lines:
         raise UserError("no text to tag: give TEXT arguments or --file")
     from slotfill.tagger import Tagger
+    from slotfill.threads import use_one_thread_per_op
 
+    use_one_thread_per_op()  # the arithmetic train scored the model with, and faster here
     tagger = Tagger.load(model_path)
     empty = 0
     for result in tagger.tag(lines):

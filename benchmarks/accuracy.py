@@ -7,8 +7,10 @@
         -> benchmarks/results/default_atis.{json,md}   (the default model, with intent scores)
 
 Each training runs in its own process, so one run's graphs and memory cannot disturb
-the next. ``--jobs N`` runs N trainings at once, each with cores/N TensorFlow threads
-(seconds per epoch are then per job, not comparable with a one-job run). Results are
+the next. ``--jobs N`` runs N trainings at once, each running cores/N TensorFlow ops at a
+time (seconds per epoch are then per job, not comparable with a one-job run). Every op runs
+on one thread (``slotfill.threads``), so a seed trains the same model whatever ``--jobs``
+is, and the same as ``cli.py train --seed``. Results are
 written after every architecture, so an interrupted benchmark keeps what it measured.
 """
 
@@ -55,7 +57,7 @@ def run_one(arch: str, seed: int, data: str, threads: int | None = None) -> dict
     with tempfile.TemporaryDirectory(prefix="slotfill-accuracy-") as tmp:
         env = _env(tmp)
         if threads is not None:
-            env.update(TF_NUM_INTRAOP_THREADS=str(threads), TF_NUM_INTEROP_THREADS=str(threads))
+            env.update(TF_NUM_INTEROP_THREADS=str(threads))
         done = subprocess.run([sys.executable, "-c", WORKER, arch, str(seed), data, f"{tmp}/m"],
                               capture_output=True, text=True, env=env)
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]

@@ -31,6 +31,7 @@ from slotfill.export import export_saved_model
 from slotfill.models import build_model, compile_model, intent_class_weights
 from slotfill.preprocess import EncodedSplit, Encoder
 from slotfill.tagger import Tagger
+from slotfill.threads import use_one_thread_per_op
 
 log = logging.getLogger(__name__)
 
@@ -191,7 +192,13 @@ def _build_loss_and_optimizer(model: keras.Model, dataset: tf.data.Dataset) -> N
 
 
 def seed_everything(seed: int) -> None:
-    """Same seed, same machine -> same weights and scores."""
+    """Same seed -> same weights and scores, on any machine with the same kind of CPU and
+    the same versions (one thread per op: :mod:`slotfill.threads`)."""
+    if not use_one_thread_per_op():
+        log.warning("TensorFlow was started with %s threads per op before training, so this "
+                    "seed gives another model than `slotfill train` (one thread per op); "
+                    "call slotfill.threads.use_one_thread_per_op() first to match it",
+                    tf.config.threading.get_intra_op_parallelism_threads() or "its default")
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
 
@@ -223,6 +230,7 @@ def train(config: Config, data: Any, out_dir: str | Path | None = None, *,
     the same settings left behind.
     """
     config.validate()
+    seed_everything(config.seed)  # first: TensorFlow takes its threads from its first op
     started = time.perf_counter()
     out = Path(out_dir) if out_dir is not None else model_dir.default_model_dir(config.arch)
     model_dir.check_destination(out)  # fail before training, not after
@@ -230,7 +238,6 @@ def train(config: Config, data: Any, out_dir: str | Path | None = None, *,
     saved = checkpoint.Checkpoint(ckpt_dir, config) if resume else None
     if saved is None:
         checkpoint.discard(ckpt_dir)
-    seed_everything(config.seed)
 
     train_split = data["train"]
     # Lists, not the dataset's columns: an item of a column costs a table lookup, and the

@@ -10,6 +10,15 @@ import pytest
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+
+
+def pytest_configure(config) -> None:
+    # TensorFlow as the CLI runs it (one thread per op), set before any test runs an op.
+    from slotfill.threads import use_one_thread_per_op
+
+    use_one_thread_per_op()
+
+
 REPO = Path(__file__).resolve().parents[1]
 BUNDLED = REPO / "data" / "flights"
 

@@ -1,11 +1,14 @@
 """train(): the model folder it writes, early stopping, resuming, reproducibility."""
 
 import json
+import os
+import subprocess
+import sys
 
 import keras
 import numpy as np
 import pytest
-from conftest import SMALL
+from conftest import BUNDLED, REPO, SMALL
 
 from slotfill import model_dir
 from slotfill.config import Config
@@ -206,3 +209,32 @@ def test_the_train_step_is_traced_once(bundled):
     _build_loss_and_optimizer(model, dataset)
     model.fit(dataset, epochs=1, steps_per_epoch=batches, shuffle=False, verbose=0)
     assert len(traces) == 1
+
+
+TRAIN_AND_HASH = """
+import hashlib, sys
+import keras, numpy as np
+from conftest import SMALL
+from slotfill.config import Config
+from slotfill.data import load_dataset
+from slotfill.train import train
+result = train(Config(**{**SMALL, "epochs": 1}), load_dataset(sys.argv[1], seed=1), sys.argv[2],
+               verbose=0)
+model = keras.saving.load_model(result.model_dir / "model.keras", compile=False)
+print(hashlib.sha256(b"".join(w.tobytes() for w in model.get_weights())).hexdigest())
+"""
+
+
+def test_a_seed_trains_the_same_weights_whatever_threads_tensorflow_is_told_to_use(tmp_path):
+    # With two threads an op sums in another order than with one, and before train() pinned
+    # one thread per op these two runs ended with different weights.
+    hashes = []
+    for threads in ("1", "2"):
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "TF_NUM_INTRAOP_THREADS": threads,
+               "SLOTFILL_MODELS": str(tmp_path / "models"), "PYTHONPATH": str(REPO / "tests")}
+        done = subprocess.run([sys.executable, "-c", TRAIN_AND_HASH, str(BUNDLED),
+                               str(tmp_path / threads)], capture_output=True, text=True,
+                              cwd=REPO, env=env)
+        assert done.returncode == 0, done.stderr[-2000:]
+        hashes.append(done.stdout.split()[-1])
+    assert hashes[0] == hashes[1]
