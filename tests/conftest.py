@@ -11,7 +11,6 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-
 def pytest_configure(config) -> None:
     # TensorFlow as the CLI runs it (one thread per op), set before any test runs an op.
     from slotfill.threads import use_one_thread_per_op

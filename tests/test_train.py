@@ -238,3 +238,12 @@ def test_a_seed_trains_the_same_weights_whatever_threads_tensorflow_is_told_to_u
         assert done.returncode == 0, done.stderr[-2000:]
         hashes.append(done.stdout.split()[-1])
     assert hashes[0] == hashes[1]
+
+
+def test_training_after_tensorflow_started_otherwise_says_the_model_will_differ():
+    probe = ("import tensorflow as tf; tf.constant(1.0) + 1.0\n"
+             "from slotfill.train import seed_everything; seed_everything(1)")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          cwd=REPO, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "started with its default threads per op before training" in done.stderr
