@@ -233,6 +233,15 @@ def _summary(scores: dict) -> str:
     return "  ".join(parts)
 
 
+def _load_tagger(model_path: str | None):
+    from slotfill.tagger import Tagger
+    from slotfill.threads import use_one_thread_per_op
+
+    # Before TensorFlow's first op: the arithmetic train scored the model with, and faster.
+    use_one_thread_per_op()
+    return Tagger.load(model_path)
+
+
 @cli.command()
 @_model_option
 @_data_option
@@ -245,11 +254,8 @@ def evaluate(model_path: str | None, data_path: str | None, split: str, as_json:
     from slotfill.data import load_dataset
     from slotfill.evaluate import evaluate as run_evaluation
     from slotfill.evaluate import format_scores
-    from slotfill.tagger import Tagger
-    from slotfill.threads import use_one_thread_per_op
 
-    use_one_thread_per_op()  # the arithmetic train scored the model with
-    tagger = Tagger.load(model_path)
+    tagger = _load_tagger(model_path)
     data = load_dataset(data_path, valid_fraction=tagger.config.valid_fraction,
                         seed=tagger.config.seed)
     scores = run_evaluation(tagger, data[split])
@@ -271,11 +277,7 @@ def tag(model_path: str | None, file, as_json: bool, texts: tuple[str, ...]) -> 
         lines += _read_lines(file)
     if not lines:
         raise UserError("no text to tag: give TEXT arguments or --file")
-    from slotfill.tagger import Tagger
-    from slotfill.threads import use_one_thread_per_op
-
-    use_one_thread_per_op()  # the arithmetic train scored the model with, and faster here
-    tagger = Tagger.load(model_path)
+    tagger = _load_tagger(model_path)
     empty = 0
     for result in tagger.tag(lines):
         if as_json:
