@@ -393,7 +393,16 @@ def _read_lines(path: Path) -> list[str]:
                 "of the line (re-encode the file as UTF-8)",
                 path, number,
             ) from None
-        lines.append(text.rstrip(_BLANK))
+        text = text.rstrip(_BLANK)
+        if "\r" in text:
+            # A file with CR-only line endings reads as one line; taken as one utterance it
+            # would be scored as one, with every count still matching.
+            raise DataError(
+                "carriage return (\\r) inside the line: lines must end with \\n (or \\r\\n); "
+                "CR-only line endings or a stray \\r in the text?",
+                path, number,
+            )
+        lines.append(text)
     while lines and not lines[-1]:
         lines.pop()
     if not lines:

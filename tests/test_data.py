@@ -190,6 +190,12 @@ LINE_ERRORS = {
     "empty label": (
         lambda r: _atis_with_train(r, ["a", "b", "c"], ["O", "O", "O"], ["x", "", "y"]),
         "train/label", 2, "empty intent"),
+    "CR-only line endings": (
+        lambda r: _atis_with_train(r, b"a b\nc\rd\re\n", b"O O\nO\rO\rO\n"),
+        "train/seq.in", 2, "carriage return"),
+    "stray CR in a label": (
+        lambda r: _atis_with_train(r, ["a", "b"], ["O", "O"], b"x\ny\rz\r\n"),
+        "train/label", 2, "carriage return"),
     "conll one column": (
         lambda r: (write_text(r / "train.txt", "a O\nb O\n\ncity\n"),
                    write_text(r / "test.txt", "a O\n")),
