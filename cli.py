@@ -329,7 +329,16 @@ def export(model_path: str | None, out: str | None) -> None:
 
 
 def main() -> None:
-    cli(prog_name="slotfill")
+    if sys.stdout is None:  # started with stdout closed: every result would vanish unseen
+        UserError("standard output is closed; nowhere to write the results").show()
+        sys.exit(1)
+    try:
+        cli(prog_name="slotfill")
+    except (OSError, RuntimeError) as err:
+        # Raised while click opens an option's file (`--file -` with stdin closed), before
+        # the command, and so its friendly_errors, runs.
+        UserError(str(err)).show()
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -42,7 +42,7 @@ def _load_arrays(path: Path) -> list[np.ndarray]:
 def save(folder: Path, model: keras.Model, config: Config, epoch: int,
          scorer_state: dict[str, Any], best_weights: list[np.ndarray] | None) -> None:
     """Write the state after ``epoch`` (0-based) atomically, replacing the previous one."""
-    with model_dir.staged_dir(folder) as tmp:
+    with model_dir.staged_dir(folder, markers=(STATE_FILE,)) as tmp:
         _save_arrays(tmp / VARIABLES_FILE, [np.asarray(v) for v in model.variables])
         _save_arrays(tmp / OPTIMIZER_FILE, [np.asarray(v) for v in model.optimizer.variables])
         if best_weights is not None:

@@ -35,6 +35,8 @@ from slotfill.vocabulary import UNK_ID
 # utterances in one call took (best of 7, ms): 64 rows 175, 128 152, 192 162, 256 168,
 # 320 177, 512 220, 1024 298 (/tmp scripts, one noisy run; 128-256 are within noise).
 CHUNK_SIZE = 256
+# The file every SavedModel folder holds (what tells an export it may replace a folder).
+SAVED_MODEL_FILE = "saved_model.pb"
 
 
 def _table(keys: list[str], default: int) -> tf.lookup.StaticHashTable:
@@ -204,7 +206,8 @@ def export_model(model_path: str | Path | None = None, out_dir: str | Path | Non
     folder = model_dir.resolve(model_path)
     tagger = Tagger.load(folder)
     out = Path(out_dir) if out_dir is not None else folder / model_dir.SAVED_MODEL_DIR
-    model_dir.check_destination(out)
-    with model_dir.staged_dir(out) as staging:
+    # Only a SavedModel may be replaced: not the model folder itself, nor a user's folder.
+    model_dir.check_destination(out, markers=(SAVED_MODEL_FILE,))
+    with model_dir.staged_dir(out, markers=(SAVED_MODEL_FILE,)) as staging:
         export_saved_model(tagger, staging)
     return out

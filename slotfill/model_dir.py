@@ -97,11 +97,29 @@ def write_text_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def check_destination(destination: str | os.PathLike) -> Path:
-    """A folder we may (re)write: absent, or a folder; never a user's file, nor below one."""
+# What a folder holds when slotfill wrote it (a model folder), so may replace it.
+MODEL_MARKERS = (MODEL_FILE, CONFIG_FILE)
+
+
+def check_destination(destination: str | os.PathLike,
+                      markers: tuple[str, ...] = MODEL_MARKERS) -> Path:
+    """A folder we may (re)write: absent, empty, or one holding any of ``markers`` (one that
+    slotfill wrote: by default a model folder); never a user's file or other folder, nor
+    below a file. A mistyped ``--out`` (the dataset, a home folder) must not be deleted."""
     destination = Path(destination)
     if destination.exists() and not destination.is_dir():
         raise ModelError(f"{destination} exists and is not a folder; choose another destination")
+    here = Path.cwd()
+    if Path(os.path.abspath(destination)) in (here, *here.parents):
+        # Replacing it would leave the user's shell in a deleted folder.
+        raise ModelError(f"{destination} is the current folder or holds it; choose a folder "
+                         "below it (e.g. --out ./model)")
+    if destination.is_dir() and any(destination.iterdir()) and not any(
+            (destination / marker).exists() for marker in markers):
+        raise ModelError(
+            f"{destination} is a folder that slotfill did not write (it holds no "
+            f"{' or '.join(markers)}), and writing there would delete what it holds; "
+            "choose another destination, or empty or remove it first")
     for parent in destination.parents:
         if parent.exists():
             if not parent.is_dir():
@@ -110,18 +128,35 @@ def check_destination(destination: str | os.PathLike) -> Path:
     return destination
 
 
+def check_writable(folder: str | os.PathLike) -> None:
+    """Fail now, not after training, if ``folder`` (made if missing) cannot take a new entry."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        os.rmdir(tempfile.mkdtemp(dir=folder, prefix=".slotfill-probe-"))
+    except OSError as err:
+        raise ModelError(f"cannot write in {folder}: {err.strerror or err}") from None
+
+
 @contextlib.contextmanager
-def staged_dir(destination: str | os.PathLike) -> Iterator[Path]:
-    """Yield an empty temporary folder that replaces ``destination`` only on success."""
-    destination = check_destination(destination)
+def staged_dir(destination: str | os.PathLike,
+               markers: tuple[str, ...] = MODEL_MARKERS) -> Iterator[Path]:
+    """Yield an empty temporary folder that replaces ``destination`` only on success
+    (see ``check_destination`` for which folders may be replaced)."""
+    destination = check_destination(destination, markers)
     destination.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=destination.parent, prefix=f".{destination.name}.tmp-"))
     try:
         yield staging
+        # mkdtemp makes the folder private (0700); a model folder is as shareable as any
+        # other folder the user makes.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(staging, 0o777 & ~umask)
+        replace_dir(staging, destination)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    replace_dir(staging, destination)
 
 
 def replace_dir(source: Path, destination: Path) -> None:
@@ -131,6 +166,13 @@ def replace_dir(source: Path, destination: Path) -> None:
         old = Path(tempfile.mkdtemp(dir=destination.parent, prefix=f".{destination.name}.old-"))
         os.rmdir(old)
         os.replace(destination, old)
-    os.replace(source, destination)
-    if old is not None:
+    try:
+        os.replace(source, destination)
+    except BaseException:
+        if old is not None:
+            os.replace(old, destination)  # put the previous folder back
+        raise
+    if old is not None and old.is_symlink():
+        old.unlink()  # a link to a folder: the link goes, what it pointed to stays
+    elif old is not None:
         shutil.rmtree(old, ignore_errors=True)

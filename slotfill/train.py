@@ -233,7 +233,10 @@ def train(config: Config, data: Any, out_dir: str | Path | None = None, *,
     seed_everything(config.seed)  # first: TensorFlow takes its threads from its first op
     started = time.perf_counter()
     out = Path(out_dir) if out_dir is not None else model_dir.default_model_dir(config.arch)
-    model_dir.check_destination(out)  # fail before training, not after
+    # Fail before training, not after: where the model, its checkpoint and "latest" go.
+    model_dir.check_destination(out)
+    model_dir.check_writable(out.parent)
+    model_dir.check_writable(model_dir.models_root())
     ckpt_dir = checkpoint.checkpoint_dir(out)
     saved = checkpoint.Checkpoint(ckpt_dir, config) if resume else None
     if saved is None:
@@ -251,6 +254,9 @@ def train(config: Config, data: Any, out_dir: str | Path | None = None, *,
     encoder = Encoder.build(tokens, tags, intents,
                             chars=config.chars, max_word_length=config.max_word_length,
                             multi_intent=config.multi_intent, mark_case=config.case_noise > 0)
+    if len(encoder.tags) < 2:
+        raise TrainingError(f"every tag in the training split is O: there are no slots to learn "
+                            f"({len(clean.tokens)} sentences)")
     names = open_slot_types(tags, tokens)
 
     def sentences(epoch: int) -> EncodedSplit:

@@ -1,6 +1,11 @@
 """Every CLI command through click's runner: exit codes and output."""
 
 import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -131,12 +136,41 @@ def test_export_writes_a_saved_model(run, trained, tmp_path):
     assert (out / "saved_model.pb").is_file()
 
 
+def test_export_and_train_refuse_to_replace_a_folder_they_did_not_write(run, trained, tmp_path,
+                                                                        isolated_models):
+    model = tmp_path / "model"
+    shutil.copytree(trained.model_dir, model)
+    before = sorted(p.name for p in model.iterdir())
+    result = run("export", "--model", str(model), "--out", str(model))  # the model itself
+    assert result.exit_code == 1 and "saved_model.pb" in result.output
+    assert sorted(p.name for p in model.iterdir()) == before
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "todo.txt").write_text("mine")
+    for command in (("export", "--model", str(model)), ("train", "--epochs", "1")):
+        result = run(*command, "--out", str(notes))
+        assert result.exit_code == 1 and "did not write" in result.output
+        assert [p.name for p in notes.iterdir()] == ["todo.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model", "notes"]
+
+
+@pytest.mark.parametrize(("closed", "message"), [
+    ("stdin", "determine binary stream for sys.stdin"),   # while click opens `--file -`
+    ("stdout", "standard output is closed"),
+])
+def test_a_closed_standard_stream_is_an_error_not_a_traceback_or_silence(closed, message):
+    cli_py = Path(__file__).resolve().parent.parent / "cli.py"
+    fd = 0 if closed == "stdin" else 1
+    done = subprocess.run([sys.executable, str(cli_py), "tag", "--file", "-"],
+                          capture_output=True, text=True, timeout=120,
+                          preexec_fn=lambda: os.close(fd))
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: ") and message in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_help_does_not_import_tensorflow():
     # The docstring of cli.py promises it: parsing comes before every heavy import.
-    import subprocess
-    import sys
-    from pathlib import Path
-
     cli_py = Path(__file__).resolve().parent.parent / "cli.py"
     probe = ("import runpy, sys\n"
              f"sys.argv = [{str(cli_py)!r}, 'train', '--help']\n"

@@ -1,3 +1,6 @@
+import os
+import stat
+
 import pytest
 
 from slotfill import model_dir
@@ -7,16 +10,16 @@ from slotfill.model_dir import ModelError
 def test_staged_dir_replaces_only_on_success(tmp_path):
     target = tmp_path / "model"
     target.mkdir()
-    (target / "old.txt").write_text("old")
+    (target / "config.json").write_text("old")
     with pytest.raises(RuntimeError):
         with model_dir.staged_dir(target) as tmp:
-            (tmp / "new.txt").write_text("new")
+            (tmp / "model.keras").write_text("new")
             raise RuntimeError("killed halfway")
-    assert (target / "old.txt").read_text() == "old"
+    assert (target / "config.json").read_text() == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
     with model_dir.staged_dir(target) as tmp:
-        (tmp / "new.txt").write_text("new")
-    assert sorted(p.name for p in target.iterdir()) == ["new.txt"]
+        (tmp / "model.keras").write_text("new")
+    assert sorted(p.name for p in target.iterdir()) == ["model.keras"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
 
 
@@ -34,3 +37,65 @@ def test_latest_pointer(tmp_path, isolated_models):
         model_dir.latest_model_dir()
     model_dir.set_latest(tmp_path / "x")
     assert model_dir.latest_model_dir() == (tmp_path / "x").resolve()
+
+
+def test_a_folder_slotfill_did_not_write_is_refused_and_kept(tmp_path):
+    users = tmp_path / "notes"
+    users.mkdir()
+    (users / "todo.txt").write_text("mine")
+    with pytest.raises(ModelError, match="did not write"):
+        with model_dir.staged_dir(users) as tmp:
+            (tmp / "config.json").write_text("{}")
+    assert [p.name for p in users.iterdir()] == ["todo.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes"]
+    # A SavedModel destination wants a SavedModel: a model folder is not one.
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    with pytest.raises(ModelError, match="saved_model.pb"):
+        model_dir.check_destination(model, markers=("saved_model.pb",))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert model_dir.check_destination(empty) == empty
+
+
+def test_the_current_folder_is_refused_and_a_failed_move_leaves_nothing(tmp_path, monkeypatch):
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "config.json").write_text("old")
+    monkeypatch.chdir(model)
+    for destination in (".", "..", str(model)):
+        with pytest.raises(ModelError, match="current folder"):
+            model_dir.check_destination(destination)
+
+    def fail(source, destination):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(model_dir, "replace_dir", fail)
+    with pytest.raises(OSError, match="disk full"):
+        with model_dir.staged_dir(tmp_path / "other") as tmp:
+            (tmp / "config.json").write_text("new")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
+def test_a_link_is_replaced_by_the_folder_and_what_it_pointed_to_stays(tmp_path):
+    target = tmp_path / "target"
+    target.mkdir()
+    (target / "config.json").write_text("old")
+    (tmp_path / "link").symlink_to(target)
+    with model_dir.staged_dir(tmp_path / "link") as tmp:
+        (tmp / "config.json").write_text("new")
+    assert not (tmp_path / "link").is_symlink()
+    assert (tmp_path / "link" / "config.json").read_text() == "new"
+    assert (target / "config.json").read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "target"]
+
+
+def test_a_written_folder_has_the_permissions_the_umask_gives(tmp_path):
+    old = os.umask(0o022)
+    try:
+        with model_dir.staged_dir(tmp_path / "model") as tmp:
+            (tmp / "config.json").write_text("{}")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "model").stat().st_mode) == 0o755

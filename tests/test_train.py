@@ -13,7 +13,7 @@ from conftest import BUNDLED, REPO, SMALL
 from slotfill import model_dir
 from slotfill.config import Config
 from slotfill.tagger import Tagger
-from slotfill.train import train
+from slotfill.train import TrainingError, train
 
 
 def test_model_folder_is_complete_and_self_describing(trained):
@@ -65,10 +65,11 @@ def test_interrupted_run_keeps_the_previous_model_and_resumes_to_the_same_model(
     config = Config(**{**SMALL, "epochs": 3, "patience": 3, "hidden": 8, "embedding_dim": 8})
     out = tmp_path / "model"
     out.mkdir()
-    (out / "previous.txt").write_text("the previous model")
+    (out / "config.json").write_text("the previous model")
     with pytest.raises(KeyboardInterrupt):
         train(config, bundled, out, callbacks=[_InterruptAfter(2)], verbose=0)
-    assert sorted(p.name for p in out.iterdir()) == ["previous.txt"]
+    assert sorted(p.name for p in out.iterdir()) == ["config.json"]
+    assert (out / "config.json").read_text() == "the previous model"
     with pytest.raises(model_dir.ModelError, match="different settings"):
         train(config.replace(hidden=9), bundled, out, resume=True, verbose=0)
     resumed = train(config, bundled, out, resume=True, verbose=0)
@@ -87,6 +88,41 @@ def test_interrupted_run_keeps_the_previous_model_and_resumes_to_the_same_model(
 def test_resume_without_checkpoint_is_a_clear_error(tmp_path, isolated_models, bundled):
     with pytest.raises(model_dir.ModelError, match="nothing to resume"):
         train(Config(**SMALL), bundled, tmp_path / "m", resume=True, verbose=0)
+
+
+@pytest.mark.parametrize("where", ["out", "models root"])
+def test_an_unwritable_destination_fails_before_training(where, tmp_path, monkeypatch, bundled):
+    # /proc takes no new folders, even for root (who may write in a read-only-mode folder).
+    out = tmp_path / "m"
+    if where == "out":
+        out = "/proc/slotfill-test/m"
+    else:
+        monkeypatch.setenv("SLOTFILL_MODELS", "/proc/slotfill-test")
+    started = []
+    monkeypatch.setattr("slotfill.train.build_model", lambda *a: started.append(1))
+    with pytest.raises(model_dir.ModelError, match="cannot write in /proc/slotfill-test"):
+        train(Config(**SMALL), bundled, out, verbose=0)
+    assert not started and not (tmp_path / "m").exists()
+
+
+def test_training_into_the_current_folder_is_refused_before_it_starts(tmp_path, isolated_models,
+                                                                      monkeypatch, bundled):
+    # Replacing it would leave the user's shell in a deleted folder.
+    (tmp_path / "here").mkdir()
+    monkeypatch.chdir(tmp_path / "here")
+    with pytest.raises(model_dir.ModelError, match="current folder"):
+        train(Config(**SMALL), bundled, ".", verbose=0)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["here"]
+    assert not list((tmp_path / "here").iterdir())
+
+
+def test_a_training_split_with_no_slots_is_refused_in_words(tmp_path, isolated_models, bundled):
+    from datasets import DatasetDict
+
+    all_outside = bundled["train"].map(lambda row: {"tags": ["O"] * len(row["tags"])})
+    data = DatasetDict({**bundled, "train": all_outside})
+    with pytest.raises(TrainingError, match="every tag in the training split is O"):
+        train(Config(**SMALL), data, tmp_path / "m", verbose=0)
 
 
 def test_nan_loss_stops_and_keeps_the_best_epoch(tmp_path, isolated_models, bundled):
