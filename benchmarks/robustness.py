@@ -151,7 +151,10 @@ def make_datasets(tmp: Path) -> dict[str, Path]:
                                             "test": ("fly\n", "O\n", None)}),
         "missing": d / "nowhere",
         "conll": d / "conll",
+        "cr_only": write_atis(d / "cr_only", {"train": GOOD, "test": GOOD}),
     }
+    for name, text in zip(("seq.in", "seq.out", "label"), GOOD, strict=True):
+        (sets["cr_only"] / "test" / name).write_text(text.replace("\n", "\r"))
     (sets["utf8"] / "test" / "seq.in").write_bytes(b"fly to boston\nshow f\xe4res\n")
     sets["conll"].mkdir(parents=True)
     (sets["conll"] / "train.txt").write_text("fly O\nto O\nboston B-city\n\nshow O\nfares O\n")
@@ -191,6 +194,7 @@ def make_models(tmp: Path, good: Path, no_chars: Path) -> dict[str, Path]:
     shutil.copy(good / "vocab" / "chars.txt", bad["stray_chars"] / "vocab" / "chars.txt")
     bad["bad_config"] = copy("bad_config")
     (bad["bad_config"] / "config.json").write_text("{not json", encoding="utf-8")
+    bad["own_folder"] = copy("own_folder")
     bad["a_file"] = m / "a_file"
     bad["a_file"].write_text("not a folder\n")
     return bad
@@ -222,6 +226,9 @@ def cases(tmp: Path, model: Path, data: dict[str, Path], models: dict[str, Path]
     taken.write_text("keep me\n")
     taken_too = tmp / "existing-file-2.txt"
     taken_too.write_text("keep me too\n")
+    users_folder = tmp / "notes"
+    users_folder.mkdir()
+    (users_folder / "todo.txt").write_text("keep me as well\n")
     return [
         # Text a person types.
         Case("empty text", ["tag", *m, ""], note="nothing to tag: exit 1 by design"),
@@ -259,7 +266,8 @@ def cases(tmp: Path, model: Path, data: dict[str, Path], models: dict[str, Path]
           for what, key in [("seq.in/seq.out line count mismatch", "count"),
                             ("illegal tag", "illegal"), ("non-UTF-8 bytes", "utf8"),
                             ("empty test split", "empty"), ("missing folder", "missing"),
-                            ("CoNLL line with one column", "conll")]],
+                            ("CoNLL line with one column", "conll"),
+                            ("CR-only line endings", "cr_only")]],
         Case("dataset: a file, not a folder", ["train", "--data", str(texts["mixed"]),
                                                "--out", never, *TRAIN_TINY]),
         Case("evaluate --split valid, no valid data", ["evaluate", *m, "--data",
@@ -296,6 +304,11 @@ def cases(tmp: Path, model: Path, data: dict[str, Path], models: dict[str, Path]
         Case("export --out onto an existing file", ["export", *m, "--out", str(taken)]),
         Case("train --out onto an existing file", ["train", "--out", str(taken_too),
                                                    *TRAIN_TINY]),
+        Case("export --out onto the model folder itself",
+             ["export", "--model", str(models["own_folder"]), "--out", str(models["own_folder"])]),
+        Case("train --out onto a folder slotfill did not write",
+             ["train", "--out", str(users_folder), *TRAIN_TINY]),
+        Case("train --out . (the current folder)", ["train", "--out", ".", *TRAIN_TINY]),
         # Options.
         # The bad option comes last and wins, so a case that slipped through stays tiny.
         *[Case(f"train {' '.join(bad)}", ["train", "--out", never, *TRAIN_TINY, *bad])

@@ -117,7 +117,7 @@ def check_destination(destination: str | os.PathLike,
     if destination.is_dir() and any(destination.iterdir()) and not any(
             (destination / marker).exists() for marker in markers):
         raise ModelError(
-            f"{destination} is a folder that slotfill did not write (it holds no "
+            f"{destination} is not a folder this command writes (it holds no "
             f"{' or '.join(markers)}), and writing there would delete what it holds; "
             "choose another destination, or empty or remove it first")
     for parent in destination.parents:

@@ -149,7 +149,7 @@ def test_export_and_train_refuse_to_replace_a_folder_they_did_not_write(run, tra
     (notes / "todo.txt").write_text("mine")
     for command in (("export", "--model", str(model)), ("train", "--epochs", "1")):
         result = run(*command, "--out", str(notes))
-        assert result.exit_code == 1 and "did not write" in result.output
+        assert result.exit_code == 1 and "would delete what it holds" in result.output
         assert [p.name for p in notes.iterdir()] == ["todo.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model", "notes"]
 

@@ -43,7 +43,7 @@ def test_a_folder_slotfill_did_not_write_is_refused_and_kept(tmp_path):
     users = tmp_path / "notes"
     users.mkdir()
     (users / "todo.txt").write_text("mine")
-    with pytest.raises(ModelError, match="did not write"):
+    with pytest.raises(ModelError, match="would delete what it holds"):
         with model_dir.staged_dir(users) as tmp:
             (tmp / "config.json").write_text("{}")
     assert [p.name for p in users.iterdir()] == ["todo.txt"]
