@@ -206,8 +206,8 @@ def export_model(model_path: str | Path | None = None, out_dir: str | Path | Non
     folder = model_dir.resolve(model_path)
     tagger = Tagger.load(folder)
     out = Path(out_dir) if out_dir is not None else folder / model_dir.SAVED_MODEL_DIR
-    # Only a SavedModel may be replaced: not the model folder itself, nor a user's folder.
-    model_dir.check_destination(out, markers=(SAVED_MODEL_FILE,))
+    # Only a SavedModel may be replaced: not the model folder itself, nor a user's folder
+    # (staged_dir checks the destination before writing anything).
     with model_dir.staged_dir(out, markers=(SAVED_MODEL_FILE,)) as staging:
         export_saved_model(tagger, staging)
     return out
