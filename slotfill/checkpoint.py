@@ -69,6 +69,11 @@ class Checkpoint:
             raise model_dir.ModelError(
                 f"the checkpoint at {folder} was made with different settings "
                 f"({', '.join(changed)}); resume with the same options, or train without --resume")
+        problem = _state_problem(state)
+        if problem:
+            raise model_dir.ModelError(
+                f"the checkpoint at {folder} is unusable: {state_file} {problem}; "
+                f"train without --resume to start again")
         self.folder = folder
         self.epoch: int = state["epoch"]
         self.scorer_state: dict[str, Any] = state["scorer"]
@@ -87,11 +92,46 @@ class Checkpoint:
             for variable, value in zip(model.optimizer.variables,
                                        _load_arrays(self.folder / OPTIMIZER_FILE), strict=True):
                 variable.assign(value)
+            best_file = self.folder / BEST_FILE
+            best = _load_arrays(best_file) if best_file.is_file() else None
+            if best is not None:
+                # Checked now: set_weights would fail only once training has finished.
+                expected = [w.shape for w in model.get_weights()]
+                if [w.shape for w in best] != expected:
+                    raise ValueError(f"{best_file} does not hold this model's weights")
         except (OSError, ValueError, KeyError) as err:
             raise model_dir.ModelError(
                 f"the checkpoint at {self.folder} is unusable: {err}") from err
-        best = self.folder / BEST_FILE
-        return _load_arrays(best) if best.is_file() else None
+        if self.scorer_state["best_epoch"] >= 0 and best is None:
+            raise model_dir.ModelError(
+                f"the checkpoint at {self.folder} is unusable: it has a best epoch but no "
+                f"{BEST_FILE}")
+        return best
+
+
+def _state_problem(state: Any) -> str | None:
+    """What is wrong with a checkpoint's state (a hand-edited or truncated file), or None."""
+    if not isinstance(state, dict):
+        return "is not a JSON object"
+    epoch = state.get("epoch")
+    if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:
+        return f"has no valid 'epoch' (got {epoch!r})"
+    scorer = state.get("scorer")
+    if not isinstance(scorer, dict):
+        return "has no 'scorer' object"
+    best_epoch = scorer.get("best_epoch")
+    checks = {
+        "history": isinstance(scorer.get("history"), list),
+        "best_key": scorer.get("best_key") is None or (
+            isinstance(scorer["best_key"], list) and len(scorer["best_key"]) == 2
+            and all(isinstance(v, (int, float)) for v in scorer["best_key"])),
+        "best_epoch": isinstance(best_epoch, int) and not isinstance(best_epoch, bool)
+        and -1 <= best_epoch <= epoch,
+        "stopped_early": scorer.get("stopped_early") is None
+        or isinstance(scorer["stopped_early"], str),
+    }
+    bad = [name for name, ok in checks.items() if not ok]
+    return f"has no valid scorer {', '.join(repr(b) for b in bad)}" if bad else None
 
 
 def discard(folder: Path) -> None:
