@@ -57,13 +57,14 @@ def latest_model_dir() -> Path:
             f"no trained model found ({pointer} does not exist); train one with "
             "`python cli.py train` or pass --model DIR"
         )
-    return Path(pointer.read_text(encoding="utf-8").strip())
+    return Path(os.fsdecode(pointer.read_bytes().strip()))
 
 
 def set_latest(model_dir: Path) -> None:
     root = models_root()
     root.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(root / LATEST_FILE, str(Path(model_dir).resolve()) + "\n")
+    # The path's own bytes: a folder name need not be valid UTF-8.
+    write_bytes_atomic(root / LATEST_FILE, os.fsencode(Path(model_dir).resolve()) + b"\n")
 
 
 def resolve(model_dir: str | os.PathLike | None) -> Path:
@@ -90,10 +91,10 @@ def write_json(path: Path, value: Any) -> None:
     path.write_text(json.dumps(value, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
-def write_text_atomic(path: Path, text: str) -> None:
+def write_bytes_atomic(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
     os.replace(tmp, path)
 
 
@@ -120,12 +121,25 @@ def check_destination(destination: str | os.PathLike,
             f"{destination} is not a folder this command writes (it holds no "
             f"{' or '.join(markers)}), and writing there would delete what it holds; "
             "choose another destination, or empty or remove it first")
+    parent = os.path.abspath(destination.parent)
+    if not _is_utf8(parent):
+        # TensorFlow encodes paths as UTF-8; the folder's own name is safe (see staged_dir).
+        raise ModelError(f"cannot write below {parent}: its path is not valid UTF-8, which "
+                         "TensorFlow needs; choose another destination")
     for parent in destination.parents:
         if parent.exists():
             if not parent.is_dir():
                 raise ModelError(f"cannot write {destination}: {parent} is a file")
             break
     return destination
+
+
+def _is_utf8(path: str) -> bool:
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def check_writable(folder: str | os.PathLike) -> None:
@@ -145,7 +159,10 @@ def staged_dir(destination: str | os.PathLike,
     (see ``check_destination`` for which folders may be replaced)."""
     destination = check_destination(destination, markers)
     destination.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=destination.parent, prefix=f".{destination.name}.tmp-"))
+    # TensorFlow writes into the staging folder and needs a UTF-8 path; the final rename
+    # does not.
+    name = os.fsencode(destination.name).decode("utf-8", "replace")
+    staging = Path(tempfile.mkdtemp(dir=destination.parent, prefix=f".{name}.tmp-"))
     try:
         yield staging
         # mkdtemp makes the folder private (0700); a model folder is as shareable as any

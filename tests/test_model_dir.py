@@ -99,3 +99,22 @@ def test_a_written_folder_has_the_permissions_the_umask_gives(tmp_path):
     finally:
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "model").stat().st_mode) == 0o755
+
+
+def test_a_folder_name_that_is_not_utf8_is_written_and_recorded_as_latest(
+        tmp_path, isolated_models):
+    destination = tmp_path / os.fsdecode(b"model-\xff")
+    with model_dir.staged_dir(destination) as staging:
+        # TensorFlow writes into the staging folder and can only encode UTF-8 paths.
+        str(staging).encode("utf-8")
+        (staging / model_dir.CONFIG_FILE).write_text("{}")
+    assert (destination / model_dir.CONFIG_FILE).is_file()
+    model_dir.set_latest(destination)
+    assert model_dir.latest_model_dir() == destination.resolve()
+
+
+def test_a_parent_path_that_is_not_utf8_is_refused_before_any_work(tmp_path):
+    destination = tmp_path / os.fsdecode(b"folder-\xff") / "model"
+    with pytest.raises(ModelError, match="not valid UTF-8"):
+        model_dir.check_destination(destination)
+    assert not destination.parent.exists()
