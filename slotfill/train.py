@@ -257,6 +257,9 @@ def train(config: Config, data: Any, out_dir: str | Path | None = None, *,
     if len(encoder.tags) < 2:
         raise TrainingError(f"every tag in the training split is O: there are no slots to learn "
                             f"({len(clean.tokens)} sentences)")
+    if encoder.intents is not None and len(encoder.intents) == 0:
+        raise TrainingError("no training label names an intent once split at '#' "
+                            "(--multi-intent); fix the labels, or train without --multi-intent")
     names = open_slot_types(tags, tokens)
 
     def sentences(epoch: int) -> EncodedSplit:

@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import pytest
 from conftest import BUNDLED, REPO, SMALL
+from datasets import DatasetDict
 
 from slotfill import model_dir
 from slotfill.config import Config
@@ -117,12 +118,18 @@ def test_training_into_the_current_folder_is_refused_before_it_starts(tmp_path, 
 
 
 def test_a_training_split_with_no_slots_is_refused_in_words(tmp_path, isolated_models, bundled):
-    from datasets import DatasetDict
-
     all_outside = bundled["train"].map(lambda row: {"tags": ["O"] * len(row["tags"])})
     data = DatasetDict({**bundled, "train": all_outside})
     with pytest.raises(TrainingError, match="every tag in the training split is O"):
         train(Config(**SMALL), data, tmp_path / "m", verbose=0)
+
+
+def test_multi_intent_labels_that_name_no_intent_are_refused(tmp_path, isolated_models, bundled):
+    hashes_only = bundled["train"].map(lambda row: {"intent": "#"})
+    data = DatasetDict({**bundled, "train": hashes_only})
+    with pytest.raises(TrainingError, match="no training label names an intent"):
+        train(Config(**SMALL, multi_intent=True), data, tmp_path / "m", verbose=0)
+    assert not (tmp_path / "m").exists()
 
 
 def test_nan_loss_stops_and_keeps_the_best_epoch(tmp_path, isolated_models, bundled):
