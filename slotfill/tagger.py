@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import keras
+import numpy as np
 
 from slotfill import bio, model_dir
 from slotfill.config import Config
@@ -91,6 +92,7 @@ class Tagger:
                 f"cannot load {folder / model_dir.MODEL_FILE}: {type(err).__name__}: {err}"
             ) from err
         _check_compatible(model, encoder, folder)
+        _check_finite(model, folder)
         return cls(model, config, encoder)
 
     def predict_tokens(self, sentences: Sequence[Sequence[str]], batch_size: int = 64,
@@ -172,3 +174,12 @@ def _check_compatible(model: keras.Model, encoder: Encoder, folder: Path) -> Non
             raise model_dir.ModelError(
                 f"{folder} is inconsistent: the model expects {model_size} entries in "
                 f"{vocab.name}/{name}, the file has {file_size}")
+
+
+def _check_finite(model: keras.Model, folder: Path) -> None:
+    """NaN weights would tag every word O with no other sign that the model is broken."""
+    for weight in model.weights:
+        if not np.all(np.isfinite(keras.ops.convert_to_numpy(weight))):
+            raise model_dir.ModelError(
+                f"{folder / model_dir.MODEL_FILE} is unusable: its weight {weight.path} holds "
+                "NaN or infinite values (a diverged training or a damaged file); train it again")

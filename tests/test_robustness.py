@@ -16,6 +16,8 @@ import threading
 import zipfile
 from pathlib import Path
 
+import keras
+import numpy as np
 import pytest
 import tensorflow as tf
 from click.testing import CliRunner
@@ -360,12 +362,24 @@ def _words_extra_lines(folder: Path) -> str:
     return "inconsistent"
 
 
+def _nan_weights(folder: Path) -> str:
+    # A structurally valid file whose emissions are NaN used to tag every word O, exit 0.
+    import slotfill.layers  # noqa: F401  (registers the custom layers)
+
+    model = keras.saving.load_model(folder / "model.keras", compile=False)
+    kernel = model.get_layer("emissions").kernel
+    kernel.assign(np.full(kernel.shape, np.nan, dtype="float32"))
+    model.save(folder / "model.keras")
+    return "NaN"
+
+
 BAD_MODELS = {
     "missing_folder": _no_folder,
     "missing_model_keras": _no_model_file,
     "corrupt_model_keras": _random_bytes,
     "zip_without_a_model": _zip_without_a_model,
     "words_txt_extra_lines": _words_extra_lines,
+    "nan_weights": _nan_weights,
 }
 
 
