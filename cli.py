@@ -72,6 +72,10 @@ def friendly_errors(command: Callable) -> Callable:
             return command(*args, **kwargs)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except BrokenPipeError:
+            # The reader of our output has gone (`| head -2`): click exits 1 without a
+            # message, as a Unix tool does; there is nobody left to tell.
+            raise
         except (SlotfillError, ValueError, OSError) as err:
             raise UserError(str(err)) from None
         except KeyboardInterrupt:

@@ -169,6 +169,18 @@ def test_a_closed_standard_stream_is_an_error_not_a_traceback_or_silence(closed,
     assert "Traceback" not in done.stderr
 
 
+def test_a_reader_that_goes_away_ends_the_command_quietly(trained):
+    # `tag --file big | head -2`: once head has what it wants, no "Broken pipe" error.
+    cli_py = Path(__file__).resolve().parent.parent / "cli.py"
+    proc = subprocess.Popen([sys.executable, str(cli_py), "tag", "--model",
+                             str(trained.model_dir), "flights to boston"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc.stdout.close()
+    stderr = proc.stderr.read()
+    assert proc.wait(timeout=120) == 1
+    assert stderr == ""
+
+
 def test_help_does_not_import_tensorflow():
     # The docstring of cli.py promises it: parsing comes before every heavy import.
     cli_py = Path(__file__).resolve().parent.parent / "cli.py"
