@@ -63,6 +63,12 @@ class UserError(click.ClickException):
         click.echo(f"error: {self.format_message()}", err=True)
 
 
+def _shown(path: os.PathLike) -> str:
+    """A path as a terminal can show it: bytes that are not UTF-8 become U+FFFD, as `ls`
+    shows them as "?" (a strict UTF-8 stdout cannot write them at all)."""
+    return os.fsencode(path).decode("utf-8", "replace")
+
+
 def friendly_errors(command: Callable) -> Callable:
     """Turn every known failure into a one-line message and a non-zero exit, never a traceback."""
 
@@ -213,7 +219,7 @@ def train(data_path: str | None, out: str | None, resume: bool, quiet: bool,
     except KeyboardInterrupt:
         raise UserError("interrupted; the previous model (if any) is untouched. "
                         "Run the same command with --resume to continue.") from None
-    click.echo(f"model written to {result.model_dir}")
+    click.echo(f"model written to {_shown(result.model_dir)}")
     click.echo(f"best epoch {result.best_epoch} of {result.epochs_run}  ({result.seconds:.0f} s)")
     if result.stopped_early:
         click.echo(f"stopped early: {result.stopped_early}")
@@ -329,7 +335,7 @@ def export(model_path: str | None, out: str | None) -> None:
     from slotfill.export import export_model
 
     path = export_model(model_path, out)
-    click.echo(f"SavedModel written to {path}")
+    click.echo(f"SavedModel written to {_shown(path)}")
 
 
 def main() -> None:

@@ -136,6 +136,19 @@ def test_export_writes_a_saved_model(run, trained, tmp_path):
     assert (out / "saved_model.pb").is_file()
 
 
+def test_export_to_a_folder_name_that_is_not_utf8_on_a_strict_utf8_stdout(trained, tmp_path):
+    # TensorFlow cannot write below such a path, and a strict UTF-8 stdout cannot print it.
+    cli_py = Path(__file__).resolve().parent.parent / "cli.py"
+    out = tmp_path / os.fsdecode(b"export-\xff")
+    done = subprocess.run([sys.executable, str(cli_py), "export", "--model",
+                           str(trained.model_dir), "--out", str(out)],
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+    assert done.returncode == 0, done.stderr
+    assert (out / "saved_model.pb").is_file()
+    assert done.stdout.strip().endswith("export-\N{REPLACEMENT CHARACTER}")
+
+
 def test_export_and_train_refuse_to_replace_a_folder_they_did_not_write(run, trained, tmp_path,
                                                                         isolated_models):
     model = tmp_path / "model"
