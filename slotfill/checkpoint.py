@@ -61,19 +61,19 @@ class Checkpoint:
             raise model_dir.ModelError(
                 f"nothing to resume: no checkpoint at {folder} (train without --resume)")
         state = model_dir.read_json(state_file)
+        problem = _state_problem(state)
+        if problem:
+            raise model_dir.ModelError(
+                f"the checkpoint at {folder} is unusable: {state_file} {problem}; "
+                f"train without --resume to start again")
         # A checkpoint written before a field existed was made with that field's legacy value.
-        saved = {**LEGACY_VALUES, **state.get("config", {})}
+        saved = {**LEGACY_VALUES, **state["config"]}
         if saved != config.to_dict():
             changed = sorted(k for k in set(saved) | set(config.to_dict())
                              if saved.get(k) != config.to_dict().get(k))
             raise model_dir.ModelError(
                 f"the checkpoint at {folder} was made with different settings "
                 f"({', '.join(changed)}); resume with the same options, or train without --resume")
-        problem = _state_problem(state)
-        if problem:
-            raise model_dir.ModelError(
-                f"the checkpoint at {folder} is unusable: {state_file} {problem}; "
-                f"train without --resume to start again")
         self.folder = folder
         self.epoch: int = state["epoch"]
         self.scorer_state: dict[str, Any] = state["scorer"]
@@ -113,6 +113,8 @@ def _state_problem(state: Any) -> str | None:
     """What is wrong with a checkpoint's state (a hand-edited or truncated file), or None."""
     if not isinstance(state, dict):
         return "is not a JSON object"
+    if not isinstance(state.get("config"), dict):
+        return "has no valid 'config' object"
     epoch = state.get("epoch")
     if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:
         return f"has no valid 'epoch' (got {epoch!r})"

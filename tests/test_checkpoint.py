@@ -28,6 +28,7 @@ def test_a_checkpoint_from_before_a_field_existed_resumes_with_the_legacy_value(
 
 
 @pytest.mark.parametrize("changes, problem", [
+    ({"config": None}, "'config'"),
     ({"epoch": None}, "'epoch'"),
     ({"epoch": "2"}, "'epoch'"),
     ({"scorer": None}, "'scorer'"),
