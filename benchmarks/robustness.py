@@ -152,6 +152,8 @@ def make_datasets(tmp: Path) -> dict[str, Path]:
         "missing": d / "nowhere",
         "conll": d / "conll",
         "cr_only": write_atis(d / "cr_only", {"train": GOOD, "test": GOOD}),
+        "hash_labels": write_atis(d / "hash_labels", {"train": (*GOOD[:2], "#\n#\n"),
+                                                      "test": GOOD}),
     }
     for name, text in zip(("seq.in", "seq.out", "label"), GOOD, strict=True):
         (sets["cr_only"] / "test" / name).write_text(text.replace("\n", "\r"))
@@ -197,7 +199,20 @@ def make_models(tmp: Path, good: Path, no_chars: Path) -> dict[str, Path]:
     bad["own_folder"] = copy("own_folder")
     bad["a_file"] = m / "a_file"
     bad["a_file"].write_text("not a folder\n")
+    bad["nan_weights"] = copy("nan_weights")
+    _poison_emissions(bad["nan_weights"] / "model.keras")
     return bad
+
+
+def _poison_emissions(path: Path) -> None:
+    """Set the emission weights of a saved model to NaN (a structurally valid file)."""
+    code = ("import sys, keras, numpy as np, slotfill.layers\n"
+            "model = keras.saving.load_model(sys.argv[1], compile=False)\n"
+            "kernel = model.get_layer('emissions').kernel\n"
+            "kernel.assign(np.full(kernel.shape, np.nan, 'float32'))\n"
+            "model.save(sys.argv[1])\n")
+    subprocess.run([sys.executable, "-c", code, str(path)], cwd=REPO, check=True,
+                   capture_output=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
 
 
 def make_text_files(tmp: Path) -> dict[str, Path]:
@@ -229,6 +244,9 @@ def cases(tmp: Path, model: Path, data: dict[str, Path], models: dict[str, Path]
     users_folder = tmp / "notes"
     users_folder.mkdir()
     (users_folder / "todo.txt").write_text("keep me as well\n")
+    damaged = tmp / "models" / "damaged"  # an interrupted run whose state file was cut short
+    (tmp / "models" / ".damaged.checkpoint").mkdir(parents=True)
+    (tmp / "models" / ".damaged.checkpoint" / "state.json").write_text('{"epoch": 1}\n')
     return [
         # Text a person types.
         Case("empty text", ["tag", *m, ""], note="nothing to tag: exit 1 by design"),
@@ -268,6 +286,9 @@ def cases(tmp: Path, model: Path, data: dict[str, Path], models: dict[str, Path]
                             ("empty test split", "empty"), ("missing folder", "missing"),
                             ("CoNLL line with one column", "conll"),
                             ("CR-only line endings", "cr_only")]],
+        Case("dataset: --multi-intent, every label only '#'",
+             ["train", "--data", str(data["hash_labels"]), "--out", never, "--multi-intent",
+              *TRAIN_TINY]),
         Case("dataset: a file, not a folder", ["train", "--data", str(texts["mixed"]),
                                                "--out", never, *TRAIN_TINY]),
         Case("evaluate --split valid, no valid data", ["evaluate", *m, "--data",
@@ -309,6 +330,14 @@ def cases(tmp: Path, model: Path, data: dict[str, Path], models: dict[str, Path]
         Case("train --out onto a folder slotfill did not write",
              ["train", "--out", str(users_folder), *TRAIN_TINY]),
         Case("train --out . (the current folder)", ["train", "--out", ".", *TRAIN_TINY]),
+        Case("train --out with a name that is not UTF-8",
+             ["train", "--out", str(tmp / os.fsdecode(b"model-\xff")), *TRAIN_TINY],
+             expect_ok=True),
+        Case("train --resume from a damaged checkpoint",
+             ["train", "--out", str(damaged), "--resume", *TRAIN_TINY]),
+        Case("tag: model.keras with NaN weights", ["tag", "--model", str(models["nan_weights"]),
+                                                   "fly to boston"],
+             note="tagged every word O, exit 0, before the load-time check"),
         # Options.
         # The bad option comes last and wins, so a case that slipped through stays tiny.
         *[Case(f"train {' '.join(bad)}", ["train", "--out", never, *TRAIN_TINY, *bad])
