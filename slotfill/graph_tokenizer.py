@@ -28,12 +28,15 @@ import sys
 import tensorflow as tf
 
 from slotfill.tokenizer import (
+    CLOCK_TIME,
     CLOSING,
     DIGIT_ORDINAL,
+    DOTTED_SUFFIX,
     MIN_STEM_BEFORE_PERIOD,
     OPENING,
     ORDINAL_WORDS,
     PERIOD,
+    TIME_WITH_SUFFIX,
     WHITESPACE,
 )
 
@@ -76,7 +79,19 @@ def tokenize_graph(texts: tf.Tensor) -> tf.RaggedTensor:
     tokens = tf.concat([tf.strings.split(tf.gather(texts, plain_rows)),
                         _tokenize_by_rules(tf.gather(texts, other_rows))], axis=0)
     back = tf.math.invert_permutation(tf.concat([plain_rows, other_rows], 0))
-    return tf.gather(tokens, back)
+    return _split_clock_times(tf.gather(tokens, back))
+
+
+def _split_clock_times(tokens: tf.RaggedTensor) -> tf.RaggedTensor:
+    """Rule 4: every token that is a time joined to its am/pm becomes the two of them."""
+    flat = tokens.flat_values
+    joined = tf.strings.regex_full_match(flat, TIME_WITH_SUFFIX)
+    whole = "^" + TIME_WITH_SUFFIX + "$"
+    time = tf.where(joined, tf.strings.regex_replace(flat, whole, r"\1"), flat)
+    suffix = tf.strings.regex_replace(flat, whole, r"\2")
+    pieces = tf.RaggedTensor.from_tensor(tf.stack([time, suffix], axis=1),
+                                         lengths=1 + tf.cast(joined, tf.int64))
+    return tokens.with_flat_values(pieces).merge_dims(1, 2)
 
 
 @functools.cache
@@ -163,7 +178,7 @@ def _tokenize_by_rules(texts: tf.Tensor) -> tf.RaggedTensor:
 def normalize_graph(tokens: tf.Tensor | tf.RaggedTensor) -> tf.Tensor | tf.RaggedTensor:
     """Normalise every string element-wise exactly as :func:`slotfill.tokenizer.normalize`.
 
-    Lower case, then digit ordinals spelled out.
+    Lower case, then digit ordinals spelled out and clock times respelled (``5:30``, ``a.m.``).
 
     ``tf.strings.lower(..., encoding="utf-8")`` alone differs from ``str.lower`` in two ways,
     both corrected here: it stops at the first NUL character, and its ICU tables can be older
@@ -192,7 +207,7 @@ def normalize_graph(tokens: tf.Tensor | tf.RaggedTensor) -> tf.Tensor | tf.Ragge
     # SavedModel call on the ATIS test set. NUL and invalid UTF-8 take the full path.
     ascii_only = tf.reduce_all(tf.strings.regex_full_match(flat, _ASCII_WITHOUT_NUL))
     lowered = tf.cond(ascii_only, lambda: tf.strings.lower(flat), lambda: _lower_like_python(flat))
-    return tf.reshape(_spell_ordinals(lowered), shape)
+    return tf.reshape(_respell_times(_spell_ordinals(lowered)), shape)
 
 
 def is_capitalized_graph(tokens: tf.Tensor) -> tf.Tensor:
@@ -238,6 +253,13 @@ def _spell_ordinals(lowered: tf.Tensor) -> tf.Tensor:
     # to_number fails on anything but digits, so other tokens are parsed as "0".
     number = tf.strings.to_number(tf.where(is_ordinal, number, "0"), out_type=tf.int32)
     return tf.where(is_ordinal, tf.gather(tf.constant(ORDINAL_WORDS), number), lowered)
+
+
+def _respell_times(lowered: tf.Tensor) -> tf.Tensor:
+    """``5:30`` -> ``530`` and ``a.m.`` -> ``am`` (``CLOCK_TIME``, ``DOTTED_SUFFIX``)."""
+    # Anchored: RE2's "$" is the end of the text, as Python's fullmatch.
+    lowered = tf.strings.regex_replace(lowered, "^" + CLOCK_TIME + "$", r"\1\2")
+    return tf.strings.regex_replace(lowered, "^" + DOTTED_SUFFIX + "$", r"\1m")
 
 
 def _is_in(code: tf.Tensor, characters: frozenset[str]) -> tf.Tensor:

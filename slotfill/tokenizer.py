@@ -27,14 +27,18 @@ and must give exactly the same tokens, so both import the character sets defined
    ``St. Louis`` keeps ``St.`` (``St`` is too short) and ``a.m. flights`` keeps ``a.m.`` (``a.m``
    contains a period). Lengths count code points. Note that a chunk's last character is never
    split off, so a lone ``-`` or ``.`` is one token.
-4. Everything else stays inside the token: ``i'd``, ``d/fw``, ``3:30``, ``a.m.``, ``2nd``.
+4. **Clock times.** A token left by rules 2 and 3 that is a clock time joined to its am/pm
+   (:data:`TIME_WITH_SUFFIX`: ``5pm``, ``1030AM``, ``5:30p.m.``) is split into the time and the
+   suffix (``5`` ``pm``): people type ``5pm``, transcripts such as ATIS write ``5 pm``.
+5. Everything else stays inside the token: ``i'd``, ``d/fw``, ``3:30``, ``a.m.``, ``2nd``.
 
 A token's text is exactly ``text[start:end]`` (case kept); :func:`normalize` is applied later,
 at lookup time. :func:`tokenize` never raises on a ``str``.
 
-Normalisation (:func:`normalize`) lower-cases, and spells out digit ordinals up to 99
+Normalisation (:func:`normalize`) lower-cases, spells out digit ordinals up to 99
 (``2nd`` -> ``second``; see :data:`ORDINAL_WORDS`): slot-filling data such as ATIS writes
-dates as words, and a tagger trained on ``november second`` should read ``November 2nd``.
+dates as words, and a tagger trained on ``november second`` should read ``November 2nd``;
+and drops the colon of a clock time (``5:30`` -> ``530``), the form ATIS writes times in.
 
 Normalisation loses case, so :func:`is_capitalized` keeps the one bit of it a tagger can use:
 a word written like a name (``Taipei``, ``McAllen``), as opposed to ``BOSTON``, ``I`` or
@@ -89,6 +93,22 @@ is accepted (``22th`` is still 22nd). RE2 and Python ``re`` read this pattern al
 
 _DIGIT_ORDINAL = re.compile(DIGIT_ORDINAL)
 
+TIME_WITH_SUFFIX = "([0-9]{1,4}|[0-9]{1,2}:[0-9][0-9])([aApP][.]?[mM][.]?)"
+"""A token that is a clock time and its am/pm written together (rule 4); group 1 is the time,
+group 2 the suffix. RE2 and Python ``re`` read this pattern alike."""
+
+_TIME_WITH_SUFFIX = re.compile(TIME_WITH_SUFFIX)
+
+CLOCK_TIME = "([0-9]{1,2}):([0-9][0-9])"
+"""A lower-cased token that is an ``h:mm`` time; normalised to ``hmm`` (groups 1 and 2)."""
+
+_CLOCK_TIME = re.compile(CLOCK_TIME)
+
+DOTTED_SUFFIX = "([ap])[.]m[.]?"
+"""A lower-cased ``a.m.`` or ``p.m.`` (final period optional); normalised to ``am`` / ``pm``."""
+
+_DOTTED_SUFFIX = re.compile(DOTTED_SUFFIX)
+
 _ASCII_UPPER = frozenset(string.ascii_uppercase)
 _ASCII_LOWER = frozenset(string.ascii_lowercase)
 _CHUNK = re.compile("[^" + "".join(sorted(WHITESPACE)) + "]+")
@@ -106,15 +126,21 @@ class Token:
 def normalize(token: str) -> str:
     """Return the form used to look a token up in a vocabulary.
 
-    Lower case, with digit ordinals spelled out (:data:`ORDINAL_WORDS`).
+    Lower case, with digit ordinals spelled out (:data:`ORDINAL_WORDS`), the colon of an
+    ``h:mm`` time dropped and the periods of ``a.m.`` / ``p.m.`` too.
 
     Example:
-        >>> [normalize(t) for t in ("Boston", "2ND", "21st", "100th")]
-        ['boston', 'second', 'first', '100th']
+        >>> [normalize(t) for t in ("Boston", "2ND", "21st", "100th", "5:30", "P.M.")]
+        ['boston', 'second', 'first', '100th', '530', 'pm']
     """
     lower = token.lower()
-    ordinal = _DIGIT_ORDINAL.fullmatch(lower)
-    return ORDINAL_WORDS[int(ordinal.group(1))] if ordinal else lower
+    if ordinal := _DIGIT_ORDINAL.fullmatch(lower):
+        return ORDINAL_WORDS[int(ordinal.group(1))]
+    if clock := _CLOCK_TIME.fullmatch(lower):
+        return clock.group(1) + clock.group(2)
+    if suffix := _DOTTED_SUFFIX.fullmatch(lower):
+        return suffix.group(1) + "m"
+    return lower
 
 
 def is_capitalized(token: str) -> bool:
@@ -167,7 +193,12 @@ def _split_chunk(text: str, start: int, end: int, is_last: bool) -> list[Token]:
     while end - start > 1 and _peels_last(text, start, end, is_last):
         trailing.append(Token(text[end - 1], end - 1, end))
         end -= 1
-    return [*leading, Token(text[start:end], start, end), *reversed(trailing)]
+    middle = [Token(text[start:end], start, end)]
+    time = _TIME_WITH_SUFFIX.fullmatch(text, start, end)
+    if time:  # rule 4
+        middle = [Token(time.group(1), start, time.end(1)),
+                  Token(time.group(2), time.end(1), end)]
+    return [*leading, *middle, *reversed(trailing)]
 
 
 def _peels_last(text: str, start: int, end: int, is_last: bool) -> bool:

@@ -46,7 +46,8 @@ def tag_with_plain_tensorflow_all(saved_models, texts):
 def test_saved_model_matches_keras_on_the_whole_test_split(trained, bundled):
     texts = [" ".join(tokens) for tokens in bundled["test"]["tokens"]]
     texts += ["Arrive TAIPEI on November 2nd.", "fly from st. louis, to Boston!", "",
-              "Flights from McAllen to New York City on Monday"]
+              "Flights from McAllen to New York City on Monday",
+              "leave Boston by 5pm or 10:30A.M. tomorrow"]
     exported = tag_with_plain_tensorflow(trained.model_dir / "saved_model", texts)
     expected = Tagger.load(trained.model_dir).tag(texts)
     assert len(exported) == len(expected)

@@ -38,6 +38,7 @@ HANDPICKED = [
     "zero\u200bwidth nul\x00inside \x07bell \x00",
     "ΟΔΟΣ İstanbul ǅ Ⱟ",
     "$5,000, ok",
+    "get me there by 5pm, 5:30PM. or (10:30a.m.) 1030am 12345pm 5:3pm 5pmx 6p.m.",
 ]
 
 
@@ -149,7 +150,8 @@ def test_rejects_wrong_rank_and_dtype():
 
 _TRICKY = st.text(
     alphabet=st.sampled_from(
-        sorted(OPENING | CLOSING | {".", "a", "B", "é", "Σ", "\x00", "🛫"} | set(WHITESPACE))
+        sorted(OPENING | CLOSING | set(WHITESPACE)
+               | {".", "a", "B", "é", "Σ", "\x00", "🛫", "5", "0", ":", "p", "M"})
     ),
     max_size=30,
 )
@@ -184,7 +186,8 @@ def test_normalize_graph_matches_str_lower_on_every_code_point():
 @pytest.mark.parametrize(
     "token",
     ["ΟΔΟΣ", "ΣΑ", "ΑΣ.", "ΑΣ\u0301Α", "aΣ\x00", "\x00Σa", "A\x00B\x00", "\x00", "", "İI", "ǅ",
-     "2nd", "21ST", "11th", "30th", "0th", "100th", "2nd\x00", "2nd\n", "002nd", "２nd"],
+     "2nd", "21ST", "11th", "30th", "0th", "100th", "2nd\x00", "2nd\n", "002nd", "２nd",
+     "5:30", "12:05", "123:45", "5:30\n", "A.M.", "p.m", "pm.", "a.m.x", "Ａ.M."],
 )
 def test_normalize_graph_keeps_context_rules_nul_and_ordinals(token):
     got = normalize_graph(tf.constant([token.encode("utf-8")])).numpy()[0].decode("utf-8")

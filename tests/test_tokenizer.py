@@ -49,6 +49,19 @@ def test_offsets_of_a_typed_sentence():
     ]
 
 
+def test_a_time_joined_to_its_am_pm_is_two_tokens_with_their_offsets():
+    assert tokenize("by 5pm") == [Token("by", 0, 2), Token("5", 3, 4), Token("pm", 4, 6)]
+    assert texts("at 10:30A.M. or (1030am), 6p.m.") == [
+        "at", "10:30", "A.M.", "or", "(", "1030", "am", ")", ",", "6", "p.m", "."]
+    # Not a clock time with its suffix: left whole.
+    assert texts("12345pm 5:3pm 5pmx pm") == ["12345pm", "5:3pm", "5pmx", "pm"]
+
+
+def test_times_normalise_to_the_form_transcripts_write():
+    assert [normalize(t) for t in ("5:30", "12:05", "A.M.", "p.m", "123:45", "a.m.x")] == [
+        "530", "1205", "am", "pm", "123:45", "a.m.x"]
+
+
 def test_offsets_around_split_punctuation():
     text = '"(St. Louis)," she said.'
     assert tokenize(text) == [
