@@ -11,8 +11,10 @@ fixed seed, in four ways, and the model tags the raw text (tokenizer included):
 - ``capitals``: sentence case, slot values in Title Case, one utterance in five in upper case;
 - ``punctuation``: a ``?`` or ``.`` at the end, and a comma before a word outside a slot;
 - ``digit ordinals``: ``day_number`` values in words become digits (``twenty first`` -> ``21st``);
+- ``joined times``: a number and its ``am`` / ``pm`` are typed as one word (``5 pm`` -> ``5pm``;
+  the tokenizer splits it again, so the gold tokens are unchanged);
 
-and ``all`` applies the four together. Gold tags follow every rewrite (punctuation is
+and ``all`` applies them all together. Gold tags follow every rewrite (punctuation is
 ``O``; a rewritten value keeps its slot). Scores are seqeval slot F1 and intent accuracy.
 
 A second table scores ``TERSE`` queries: short ones as typed into a search box ("arrive
@@ -72,8 +74,9 @@ TERSE: tuple[tuple[str, str, str], ...] = (
     ("going to {city} on the 21st", "O O B-toloc.city_name O O B-depart_date.day_number",
      "atis_flight"),
     ("i want to go to {city}", "O O O O O B-toloc.city_name", "atis_flight"),
-    ("get me to {city} by 5pm",
-     "O O O B-toloc.city_name B-arrive_time.time_relative B-arrive_time.time", "atis_flight"),
+    ("get me to {city} by 5 +pm",  # typed "5pm"; "+" joins a word to the one before it
+     "O O O B-toloc.city_name B-arrive_time.time_relative B-arrive_time.time "
+     "I-arrive_time.time", "atis_flight"),
     ("how much is a ticket to {city}", "O O O O O O B-toloc.city_name", "atis_airfare"),
     ("fare from boston to {city}", "O O B-fromloc.city_name O B-toloc.city_name",
      "atis_airfare"),
@@ -83,6 +86,11 @@ TERSE: tuple[tuple[str, str, str], ...] = (
 )
 
 Example = tuple[list[str], list[str]]          # tokens, tags
+
+
+class Joined(str):
+    """A token typed with no space before it (``pm`` in ``5pm``); equal to the plain word."""
+
 Rewrite = Callable[[list[str], list[str], random.Random, list[str]], Example]
 
 
@@ -142,21 +150,28 @@ def digit_ordinals(tokens, tags, rng, cities) -> Example:
     return _replace_spans(tokens, tags, digits)
 
 
+def joined_times(tokens, tags, rng, cities) -> Example:
+    return [Joined(t) if i and t.lower() in ("am", "pm") and tokens[i - 1].isdigit() else t
+            for i, t in enumerate(tokens)], tags
+
+
 REWRITES: dict[str, list[Rewrite]] = {
     "clean": [],
     "unseen cities": [unseen_cities],
     "capitals": [capitals],
     "punctuation": [punctuation],
     "digit ordinals": [digit_ordinals],
-    "all": [unseen_cities, digit_ordinals, capitals, punctuation],
+    "joined times": [joined_times],
+    "all": [unseen_cities, digit_ordinals, capitals, joined_times, punctuation],
 }
 
 
 def to_text(tokens: list[str]) -> str:
-    """Join tokens as typed: punctuation sticks to the word before it."""
+    """Join tokens as typed: punctuation and ``Joined`` words stick to the word before it."""
     text = ""
     for token in tokens:
-        text += token if token in {",", "?", ".", "!"} and text else (" " if text else "") + token
+        sticks = isinstance(token, Joined) or token in {",", "?", ".", "!"}
+        text += token if sticks and text else (" " if text else "") + token
     return text
 
 
@@ -172,6 +187,11 @@ def rewrite_split(tokens: list[list[str]], tags: list[list[str]], rewrites: list
     return out
 
 
+def as_typed(query: str) -> str:
+    """A ``TERSE`` query as a person types it: ``+`` words joined to the word before."""
+    return query.replace(" +", "")
+
+
 def terse_examples(cities: list[str]) -> list[tuple[list[str], list[str], str]]:
     """Every ``TERSE`` query with every city (every other one in Title Case): tokens, tags,
     intent."""
@@ -181,7 +201,10 @@ def terse_examples(cities: list[str]) -> list[tuple[list[str], list[str], str]]:
             value = city.split() if i % 2 == 0 else [w.title() for w in city.split()]
             tokens, gold = [], []
             for word, tag in zip(query.split(), tags.split(), strict=True):
-                if word == "{city}":
+                if word.startswith("+"):
+                    tokens.append(Joined(word[1:]))
+                    gold.append(tag)
+                elif word == "{city}":
                     tokens += value
                     gold += [tag] + ["I-" + tag[2:]] * (len(value) - 1)
                 else:
@@ -211,8 +234,9 @@ def score_terse(tagger: Any, cities: list[str]) -> dict[str, Any]:
     intent_right, tags_right = {}, {}
     for i, (query, _, intent) in enumerate(TERSE):
         rows = range(i * len(cities), (i + 1) * len(cities))
-        intent_right[query] = 100.0 * sum(results[j].intent == intent for j in rows) / len(cities)
-        tags_right[query] = 100.0 * sum(results[j].tags == examples[j][1]
+        shown = as_typed(query)
+        intent_right[shown] = 100.0 * sum(results[j].intent == intent for j in rows) / len(cities)
+        tags_right[shown] = 100.0 * sum(results[j].tags == examples[j][1]
                                         for j in rows) / len(cities)
     return {**scores, "intent_accuracy_by_query": intent_right,
             "tags_right_by_query": tags_right}
@@ -293,8 +317,9 @@ def main() -> None:
                   "tag right:", "",
                   "| query | intent | intent right | tags right |", "|---|---|---:|---:|"]
         for query, _, intent in TERSE:
-            lines.append(f"| {query} | {intent} | {terse['intent_accuracy_by_query'][query]:.0f}"
-                         f" | {terse['tags_right_by_query'][query]:.0f} |")
+            shown = as_typed(query)
+            lines.append(f"| {shown} | {intent} | {terse['intent_accuracy_by_query'][shown]:.0f}"
+                         f" | {terse['tags_right_by_query'][shown]:.0f} |")
     write_atomic(args.out / f"{stem}.md", "\n".join(lines) + "\n\n" + environment_markdown(env))
 
 

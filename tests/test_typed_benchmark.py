@@ -6,9 +6,11 @@ from benchmarks import typed
 from slotfill.bio import to_spans
 from slotfill.tokenizer import tokenize
 
-TOKENS = ["flights", "from", "new", "york", "to", "boston", "on", "april", "twenty", "first"]
+TOKENS = ["flights", "from", "new", "york", "to", "boston", "on", "april", "twenty", "first",
+          "at", "5", "pm"]
 TAGS = ["O", "O", "B-fromloc.city_name", "I-fromloc.city_name", "O", "B-toloc.city_name", "O",
-        "B-depart_date.month_name", "B-depart_date.day_number", "I-depart_date.day_number"]
+        "B-depart_date.month_name", "B-depart_date.day_number", "I-depart_date.day_number", "O",
+        "B-depart_time.time", "I-depart_time.time"]
 
 
 def slots(tokens, tags):
@@ -20,16 +22,26 @@ def test_unseen_cities_replace_only_city_values():
     assert slots(tokens, tags) == [("fromloc.city_name", "kuala lumpur"),
                                    ("toloc.city_name", "kuala lumpur"),
                                    ("depart_date.month_name", "april"),
-                                   ("depart_date.day_number", "twenty first")]
+                                   ("depart_date.day_number", "twenty first"),
+                                   ("depart_time.time", "5 pm")]
 
 
 def test_digit_ordinals():
     tokens, tags = typed.digit_ordinals(TOKENS, TAGS, random.Random(0), [])
-    assert slots(tokens, tags)[-1] == ("depart_date.day_number", "21st")
+    assert slots(tokens, tags)[-2] == ("depart_date.day_number", "21st")
     for words, digits in (("second", "2nd"), ("eleventh", "11th"), ("twenty third", "23rd")):
         out, _ = typed.digit_ordinals(words.split(), ["B-day_number"] + ["I-day_number"] * (
             len(words.split()) - 1), random.Random(0), [])
         assert out == [digits]
+
+
+def test_joined_times_are_typed_as_one_word_and_tokenized_as_two():
+    tokens = ["flights", "at", "5", "pm", "or", "1030", "am", "pm"]
+    tags = ["O", "O", "B-time", "I-time", "O", "B-time", "I-time", "O"]
+    joined, same_tags = typed.joined_times(tokens, tags, random.Random(0), [])
+    assert typed.to_text(joined) == "flights at 5pm or 1030am pm"
+    assert joined == tokens and same_tags == tags
+    assert [t.text for t in tokenize(typed.to_text(joined))] == tokens
 
 
 def test_every_rewrite_tokenizes_back_to_its_gold_tokens():
@@ -86,7 +98,7 @@ def test_score_terse_counts_intents_per_query():
     assert typed.knows_terse_labels(tagger)
     result = typed.score_terse(tagger, ["taipei", "lagos"])
     by_query = result["intent_accuracy_by_query"]
-    flight = [q for q, _, i in typed.TERSE if i == "atis_flight"]
+    flight = [typed.as_typed(q) for q, _, i in typed.TERSE if i == "atis_flight"]
     assert all(by_query[q] == 100.0 for q in flight)
     assert all(v == 0.0 for q, v in by_query.items() if q not in flight)
     assert result["intent_accuracy"] == 100.0 * len(flight) / len(typed.TERSE)
