@@ -79,7 +79,11 @@ def tokenize_graph(texts: tf.Tensor) -> tf.RaggedTensor:
     tokens = tf.concat([tf.strings.split(tf.gather(texts, plain_rows)),
                         _tokenize_by_rules(tf.gather(texts, other_rows))], axis=0)
     back = tf.math.invert_permutation(tf.concat([plain_rows, other_rows], 0))
-    return _split_clock_times(tf.gather(tokens, back))
+    tokens = tf.gather(tokens, back)
+    # Rule 4 needs a digit before an a or p; most batches have none and skip it (~4 ms of
+    # ~9 for the ATIS test set).
+    maybe_times = tf.reduce_any(tf.strings.regex_full_match(texts, "(?s).*[0-9][aApP].*"))
+    return tf.cond(maybe_times, lambda: _split_clock_times(tokens), lambda: tokens)
 
 
 def _split_clock_times(tokens: tf.RaggedTensor) -> tf.RaggedTensor:
@@ -257,9 +261,15 @@ def _spell_ordinals(lowered: tf.Tensor) -> tf.Tensor:
 
 def _respell_times(lowered: tf.Tensor) -> tf.Tensor:
     """``5:30`` -> ``530`` and ``a.m.`` -> ``am`` (``CLOCK_TIME``, ``DOTTED_SUFFIX``)."""
-    # Anchored: RE2's "$" is the end of the text, as Python's fullmatch.
-    lowered = tf.strings.regex_replace(lowered, "^" + CLOCK_TIME + "$", r"\1\2")
-    return tf.strings.regex_replace(lowered, "^" + DOTTED_SUFFIX + "$", r"\1m")
+    def respell():
+        # Anchored: RE2's "$" is the end of the text, as Python's fullmatch.
+        times = tf.strings.regex_replace(lowered, "^" + CLOCK_TIME + "$", r"\1\2")
+        return tf.strings.regex_replace(times, "^" + DOTTED_SUFFIX + "$", r"\1m")
+
+    # One pass to find out whether any token needs it; most batches have none.
+    either = f"{CLOCK_TIME}|{DOTTED_SUFFIX}"
+    return tf.cond(tf.reduce_any(tf.strings.regex_full_match(lowered, either)), respell,
+                   lambda: lowered)
 
 
 def _is_in(code: tf.Tensor, characters: frozenset[str]) -> tf.Tensor:

@@ -38,7 +38,8 @@ at lookup time. :func:`tokenize` never raises on a ``str``.
 Normalisation (:func:`normalize`) lower-cases, spells out digit ordinals up to 99
 (``2nd`` -> ``second``; see :data:`ORDINAL_WORDS`): slot-filling data such as ATIS writes
 dates as words, and a tagger trained on ``november second`` should read ``November 2nd``;
-and drops the colon of a clock time (``5:30`` -> ``530``), the form ATIS writes times in.
+and drops the colon of a clock time (``5:30`` -> ``530``) and the periods of ``a.m.`` and
+``p.m.``, the forms ATIS writes times in.
 
 Normalisation loses case, so :func:`is_capitalized` keeps the one bit of it a tagger can use:
 a word written like a name (``Taipei``, ``McAllen``), as opposed to ``BOSTON``, ``I`` or
