@@ -164,6 +164,10 @@ def _model_option(f: Callable) -> Callable:
               help="Share of training sentences written with capitals (first word, names), "
                    "read through a case mark in the character CNN; 0 (or --no-chars) = the "
                    "model ignores case.")
+@click.option("--prefix-noise", type=click.FloatRange(0, 1), default=DEFAULTS.prefix_noise,
+              show_default=True,
+              help="Share of training sentences whose words before the first slot are "
+                   "dropped, for terse typed queries ('boston to denver monday').")
 @click.option("--window", type=click.IntRange(min=0), default=None,
               show_default=f"{SINGLE_DIRECTION_WINDOW} for one-direction archs and bijordan, "
                            "0 for the other bi*",

@@ -7,6 +7,8 @@ marks and commas, tagged ``O``, to some training sentences teaches it that punct
 is outside every slot and does not change the slots around it. Likewise users name
 cities the data never mentions; replacing some name-like slot values by made-up names
 (unknown words, new spellings) teaches the model to tag a name from its context and form.
+People also type terse queries (``boston to denver monday``), which transcripts seldom are;
+dropping the words before the first slot of some sentences shows the model that form.
 And users capitalise names (``arrive Taipei``): words are looked up in lower case, but a
 model whose encoder marks case (``Encoder.marks_case``) learns from sentences written that
 way that a capitalised unknown word is likely a name.
@@ -49,6 +51,32 @@ def add_punctuation(tokens: Sequence[Sequence[str]], tags: Sequence[Sequence[str
             labels.append("O")
         out_tokens.append(sentence)
         out_tags.append(labels)
+    return out_tokens, out_tags
+
+
+def drop_lead_in(tokens: Sequence[Sequence[str]], tags: Sequence[Sequence[str]],
+                 rate: float, rng: random.Random) -> tuple[list[list[str]], list[list[str]]]:
+    """Copies where a ``rate`` fraction of the sentences lose the words before their first
+    slot value, as in a query typed into a search box (``show me flights from boston to
+    denver`` -> ``boston to denver``).
+
+    Sentences that open with a slot value, or have none, are left as they are (and draw
+    nothing from ``rng``, so ``rate`` 0 changes nothing downstream); the tags follow.
+
+    Example:
+        >>> drop_lead_in([["flights", "to", "boston"]], [["O", "O", "B-city"]], 1.0,
+        ...              random.Random(0))
+        ([['boston']], [['B-city']])
+    """
+    if not 0.0 <= rate <= 1.0:
+        raise ValueError(f"rate must be in [0, 1], got {rate!r}")
+    out_tokens, out_tags = [], []
+    for sentence, labels in zip(tokens, tags, strict=True):
+        first = next((i for i, tag in enumerate(labels) if tag != "O"), 0)
+        if rate > 0 and first > 0 and rng.random() < rate:
+            sentence, labels = sentence[first:], labels[first:]
+        out_tokens.append(list(sentence))
+        out_tags.append(list(labels))
     return out_tokens, out_tags
 
 

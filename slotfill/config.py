@@ -40,7 +40,7 @@ ARCH_OVERRIDES: dict[str, dict[str, Any]] = {
 }
 # Fields added after models were first saved, with the value those models were made with.
 LEGACY_VALUES: dict[str, Any] = {"intent_encoder": "bilstm", "intent_smoothing": 0.0,
-                                 "case_noise": 0.0}
+                                 "case_noise": 0.0, "prefix_noise": 0.0}
 
 
 def arch_defaults(arch: str) -> dict[str, Any]:
@@ -82,6 +82,13 @@ class Config:
     # model that reads case: its character encoder marks capitalised words (0, or no
     # character CNN, = no mark).
     case_noise: float = 0.3
+    # Share of training sentences whose words before the first slot value are dropped
+    # ("boston to denver monday"; augment.drop_lead_in). On ATIS (seeds 1-3, typed
+    # benchmark) unseen cities 93.72 -> 94.05 slot F1, all rewrites 94.46 -> 94.87, terse
+    # queries 94.71 -> 95.51 (intent 95.4 -> 99.7 %; "X to boston monday" 83-90 -> 97 % all
+    # tags right); the clean test split over seeds 1-5 95.76 / 96.88 / 86.34 -> 95.77 /
+    # 96.75 / 86.43 (seeds 1-3 alone: intent 97.20 -> 96.68, within seed noise).
+    prefix_noise: float = 0.1
     decoder: str = "crf"
     intent: bool = True
     intent_weight: float = 1.0
@@ -156,7 +163,7 @@ class Config:
         _at_least("intent_hidden", self.intent_hidden, 0)
         if not 0.0 <= self.intent_balance <= 1.0:
             raise ValueError(f"intent_balance must be in [0, 1], got {self.intent_balance!r}")
-        for name in ("punctuation_noise", "name_noise", "case_noise"):
+        for name in ("punctuation_noise", "name_noise", "case_noise", "prefix_noise"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)!r}")
         if not 0.0 < self.valid_fraction < 1.0:

@@ -20,6 +20,7 @@ from slotfill import checkpoint, model_dir
 from slotfill.augment import (
     add_punctuation,
     capitalize_names,
+    drop_lead_in,
     open_slot_types,
     replace_slot_values,
 )
@@ -130,7 +131,7 @@ class TrainingSentences:
     def with_noise(self, config: Config, names: set[str],
                    epoch: int) -> tuple[list[list[str]], list[list[str]]]:
         """Copies with epoch ``epoch``'s noise for typed text (slotfill.augment): punctuation,
-        made-up values of the ``names`` slot types, capitals.
+        terse openings, made-up values of the ``names`` slot types, capitals.
 
         Drawn afresh every epoch, so that over a run each sentence is also seen as written:
         with capitals drawn once, 30 % of ATIS sentences were only ever seen capitalised, and
@@ -139,6 +140,7 @@ class TrainingSentences:
         """
         rng = random.Random(config.seed * 1_000_003 + epoch)
         tokens, tags = add_punctuation(self.tokens, self.tags, config.punctuation_noise, rng)
+        tokens, tags = drop_lead_in(tokens, tags, config.prefix_noise, rng)
         tokens, tags = replace_slot_values(tokens, tags, config.name_noise, rng, names)
         return capitalize_names(tokens, tags, config.case_noise, rng, names), tags
 

@@ -7,6 +7,7 @@ from slotfill.augment import (
     END_MARKS,
     add_punctuation,
     capitalize_names,
+    drop_lead_in,
     open_slot_types,
     replace_slot_values,
 )
@@ -98,3 +99,28 @@ def test_capitalize_names_rate_is_roughly_kept_and_seeded():
     assert all(t in (["To", "Boston"], ["to", "boston"]) for t in first)
     with pytest.raises(ValueError, match="rate"):
         capitalize_names(many, labels, -0.1, random.Random(0), {"city"})
+
+
+def test_drop_lead_in_keeps_sentences_from_their_first_slot():
+    tokens = TOKENS + [["boston", "to", "denver"]]
+    tags = TAGS + [["B-from", "O", "B-to"]]
+    out_tokens, out_tags = drop_lead_in(tokens, tags, 1.0, random.Random(0))
+    assert out_tokens[0] == ["new", "york", "to", "los", "angeles"]
+    assert out_tags[0] == ["B-from", "I-from", "O", "B-to", "I-to"]
+    # No slot, no words, or a slot first: nothing to drop.
+    assert out_tokens[1:] == tokens[1:] and out_tags[1:] == tags[1:]
+
+
+def test_drop_lead_in_at_rate_zero_draws_nothing():
+    # Models trained with the default (0) stay exactly what they were before it existed.
+    rng = random.Random(3)
+    assert drop_lead_in(TOKENS, TAGS, 0.0, rng) == (TOKENS, TAGS)
+    assert rng.random() == random.Random(3).random()
+    with pytest.raises(ValueError, match="rate"):
+        drop_lead_in(TOKENS, TAGS, 1.5, rng)
+
+
+def test_drop_lead_in_rate_is_roughly_kept():
+    tokens, tags = [["show", "me", "boston"]] * 1000, [["O", "O", "B-to"]] * 1000
+    out, _ = drop_lead_in(tokens, tags, 0.1, random.Random(7))
+    assert 60 < sum(sentence == ["boston"] for sentence in out) < 140

@@ -32,7 +32,7 @@ def test_train_help_lists_every_option(run):
     for flag in ("--arch", "--data", "--out", "--epochs", "--batch-size", "--seed", "--layers",
                  "--hidden", "--embedding-dim", "--dropout", "--clipnorm", "--recurrent-init",
                  "--activation", "--window", "--decoder", "--no-intent", "--no-chars",
-                 "--char-filters"):
+                 "--char-filters", "--prefix-noise"):
         assert flag in result.output
 
 

@@ -23,6 +23,7 @@ def test_arch_splits_into_direction_and_cell(arch):
     ("intent_hidden", -1), ("intent_balance", 1.5), ("intent_balance", -0.5),
     ("ema", 1.0), ("ema", -0.01), ("intent_encoder", "transformer"),
     ("intent_smoothing", 1.0), ("intent_smoothing", -0.1), ("case_noise", 1.5),
+    ("prefix_noise", -0.5),
 ])
 def test_bad_values_name_the_field(field, value):
     with pytest.raises(ValueError, match=field):

@@ -227,6 +227,10 @@ def test_noise_is_drawn_afresh_every_epoch_and_reproducibly(bundled):
     assert len(as_written) > 0.8 * len(clean.tokens)
     quiet = Config(seed=5, punctuation_noise=0, name_noise=0, case_noise=0)
     assert clean.with_noise(quiet, names, 3) == (clean.tokens, clean.tags)
+    # --prefix-noise 1: every sentence with a slot opens with it.
+    _, terse = clean.with_noise(quiet.replace(prefix_noise=1.0), names, 3)
+    assert all(tags[0] != "O" for tags in terse if set(tags) != {"O"})
+    assert terse != clean.tags
 
 
 def test_the_train_step_is_traced_once(bundled):
