@@ -200,19 +200,21 @@ def make_models(tmp: Path, good: Path, no_chars: Path) -> dict[str, Path]:
     bad["a_file"] = m / "a_file"
     bad["a_file"].write_text("not a folder\n")
     bad["nan_weights"] = copy("nan_weights")
-    _poison_emissions(bad["nan_weights"] / "model.keras")
+    poison_emissions(bad["nan_weights"] / "model.keras")
     return bad
 
 
-def _poison_emissions(path: Path) -> None:
-    """Set the emission weights of a saved model to NaN (a structurally valid file)."""
-    code = ("import sys, keras, numpy as np, slotfill.layers\n"
-            "model = keras.saving.load_model(sys.argv[1], compile=False)\n"
-            "kernel = model.get_layer('emissions').kernel\n"
-            "kernel.assign(np.full(kernel.shape, np.nan, 'float32'))\n"
-            "model.save(sys.argv[1])\n")
-    subprocess.run([sys.executable, "-c", code, str(path)], cwd=REPO, check=True,
-                   capture_output=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+def poison_emissions(path: Path) -> None:
+    """Set the emission weights of a saved model to NaN: a structurally valid file."""
+    import keras  # here, not at the top: the battery itself runs without TensorFlow
+    import numpy as np
+
+    import slotfill.layers  # noqa: F401  (registers the custom layers)
+
+    model = keras.saving.load_model(path, compile=False)
+    kernel = model.get_layer("emissions").kernel
+    kernel.assign(np.full(kernel.shape, np.nan, dtype="float32"))
+    model.save(path)
 
 
 def make_text_files(tmp: Path) -> dict[str, Path]:

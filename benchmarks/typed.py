@@ -86,12 +86,11 @@ TERSE: tuple[tuple[str, str, str], ...] = (
 )
 
 Example = tuple[list[str], list[str]]          # tokens, tags
+Rewrite = Callable[[list[str], list[str], random.Random, list[str]], Example]
 
 
 class Joined(str):
     """A token typed with no space before it (``pm`` in ``5pm``); equal to the plain word."""
-
-Rewrite = Callable[[list[str], list[str], random.Random, list[str]], Example]
 
 
 def _spans(tags: list[str]) -> list[tuple[int, int, str]]:

@@ -121,10 +121,10 @@ def check_destination(destination: str | os.PathLike,
             f"{destination} is not a folder this command writes (it holds no "
             f"{' or '.join(markers)}), and writing there would delete what it holds; "
             "choose another destination, or empty or remove it first")
-    parent = os.path.abspath(destination.parent)
-    if not _is_utf8(parent):
+    below = os.path.abspath(destination.parent)
+    if not _is_utf8(below):
         # TensorFlow encodes paths as UTF-8; the folder's own name is safe (see staged_dir).
-        raise ModelError(f"cannot write below {parent}: its path is not valid UTF-8, which "
+        raise ModelError(f"cannot write below {below}: its path is not valid UTF-8, which "
                          "TensorFlow needs; choose another destination")
     for parent in destination.parents:
         if parent.exists():

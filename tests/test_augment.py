@@ -112,7 +112,7 @@ def test_drop_lead_in_keeps_sentences_from_their_first_slot():
 
 
 def test_drop_lead_in_at_rate_zero_draws_nothing():
-    # Models trained with the default (0) stay exactly what they were before it existed.
+    # A model trained with --prefix-noise 0 is exactly what the defaults made before it.
     rng = random.Random(3)
     assert drop_lead_in(TOKENS, TAGS, 0.0, rng) == (TOKENS, TAGS)
     assert rng.random() == random.Random(3).random()
