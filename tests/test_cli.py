@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -182,6 +183,11 @@ def test_a_closed_standard_stream_is_an_error_not_a_traceback_or_silence(closed,
     assert "Traceback" not in done.stderr
 
 
+# A line of TensorFlow's own C++ log (absl's format), and absl's note that precedes it.
+TF_NATIVE_LOG = re.compile(r"[IWEF]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [\w.]+:\d+\] |"
+                           r"WARNING: All log messages before absl::InitializeLog\(\)")
+
+
 def test_a_reader_that_goes_away_ends_the_command_quietly(trained):
     # `tag --file big | head -2`: once head has what it wants, no "Broken pipe" error.
     cli_py = Path(__file__).resolve().parent.parent / "cli.py"
@@ -191,7 +197,10 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(trained):
     proc.stdout.close()
     stderr = proc.stderr.read()
     assert proc.wait(timeout=120) == 1
-    assert stderr == ""
+    # Nothing of ours; TensorFlow's native start-up log is out of our hands: on CPUs where
+    # oneDNN is on it prints "I0000 ... oneDNN custom operations are on" before its log
+    # level applies (absl, before InitializeLog).
+    assert [line for line in stderr.splitlines() if not TF_NATIVE_LOG.match(line)] == []
 
 
 def test_help_does_not_import_tensorflow():
