@@ -109,7 +109,7 @@ def analyse(taggers: dict[str, Any], split: Any) -> dict[str, Any]:
         "ensemble": {"intent_accuracy": accuracy(ensemble_wrong), "errors": sum(ensemble_wrong)},
         "shared_errors": [
             {"index": i, "text": " ".join(split["tokens"][i]), "gold": gold[i],
-             "wrong_for": times_wrong[i], "said": sorted(Counter(s[i] for s in said.values()))}
+             "wrong_for": times_wrong[i], "said": sorted({s[i] for s in said.values()})}
             for i in range(len(gold)) if times_wrong[i] >= max(n - 1, 1)],
     }
 
