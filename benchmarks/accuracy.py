@@ -38,7 +38,7 @@ WORKER = """
 import json, sys, time
 from slotfill.config import Config
 from slotfill.data import load_dataset
-from slotfill.train import train
+from slotfill.training import train
 arch, seed, data, out = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 config = Config(arch=arch, seed=seed)
 result = train(config, load_dataset(data, seed=seed), out, verbose=0)

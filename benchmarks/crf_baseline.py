@@ -154,7 +154,7 @@ def measure(train_tokens: Sequence[Sequence[str]], train_tags: Sequence[Sequence
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--data", default=None,
-                        help="Dataset folder (default: the bundled data/flights).")
+                        help="Dataset folder (default: the bundled dataset).")
     parser.add_argument("--iterations", type=int, default=MAX_ITERATIONS)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)

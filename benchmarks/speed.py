@@ -5,8 +5,9 @@ Usage::
     python benchmarks/speed.py --data ../shared/datasets/atis [--out benchmarks/results]
     python benchmarks/speed.py --quick [--out DIR]      # smoke run on the bundled data
 
-writes ``speed.json`` (environment, raw numbers of every measure, ratios with pass/fail
-against the targets) and ``speed.md`` (the same as readable tables) to ``--out``.
+writes ``speed_<name>.json`` (environment, raw numbers of every measure, ratios with
+pass/fail against the targets) and ``speed_<name>.md`` (the same as readable tables) to
+``--out``; ``<name>`` is the dataset folder's name (``--name`` to choose another).
 
 What is measured, and how. Every measure runs in its own child process, one after
 another (the machine has two cores; nothing is measured while anything else of ours
@@ -20,14 +21,14 @@ child by a tiny launcher process, so the benchmark's own memory never counts.
    other option at its default, as a user runs it (it stops ``patience`` epochs after its
    best epoch and keeps the best); the wall time of the whole command.
 3. Seconds per epoch of ``bilstm``, ``bipeephole``, ``bijordan``, ``bigru`` at the same
-   (default) sizes: one child builds each arch as ``slotfill.train.train`` does (seed,
-   encoder, ``build_model``, ``compile_model``, ``slotfill.train._dataset``), then trains
+   (default) sizes: one child sets each arch up as ``slotfill.training.train`` does
+   (``seed_everything``, ``prepare_training``: encoder, model, noisy batches), then trains
    them an epoch at a time in turn, the order flipping every round (``epoch_schedule``),
    timed by a callback, without validation scoring; the median epoch time excluding the
    first epoch (which traces the graph). Taking turns epoch by epoch makes the archs share
-   the machine's slow and fast spells, which otherwise decided the ratios: with one child
+   the machine's slow and fast spells, which otherwise decide the ratios (with one child
    per arch, run minutes apart, ``bijordan`` / ``bilstm`` measured 1.04 and 1.29 in two
-   runs of the same code (session 15).
+   runs of the same code).
 4. Tagging (child, TensorFlow only): the SavedModel written by step 2, called through its
    ``serving_default`` signature on the raw test utterances, after one warm-up pass;
    utterances/s of the best of 3 passes, for all utterances in one call (the target: the
@@ -142,8 +143,9 @@ METHOD = (
     "CRF training time = feature extraction + L-BFGS fit; CRF tagging starts from raw text.",
     "Full train = wall time of the whole `cli.py train` command with default options "
     "(early stopping keeps the best epoch; includes import, evaluation, saving and export).",
-    "Seconds per epoch = `model.fit` with the training setup of `slotfill.train`, timed by a "
-    "callback, without the training noise or validation scoring; median of the epochs after "
+    "Seconds per epoch = `model.fit` with `slotfill.training.prepare_training` (train's own "
+    "setup, noise included), timed by a callback, without validation scoring; median of the "
+    "epochs after "
     "the first (tracing); the archs train in one process, an epoch each in turn, the order "
     "flipping every round.",
     "SavedModel throughput = raw test utterances through `serving_default`, all in one call "
@@ -224,7 +226,7 @@ def run_child(args: Sequence[str], env: dict[str, str], log_file: Path) -> Child
         with open(log_file, "ab") as out:
             out.write(f"$ {shlex.join(args)}\n".encode())
             out.flush()
-            # A new session: an interrupted benchmark can stop the command with its launcher.
+            # Its own process group: an interrupted benchmark stops the command with its launcher.
             proc = subprocess.Popen([sys.executable, "-S", "-c", _LAUNCHER, str(result_file),
                                      *args], cwd=common.REPO, env=env, stdin=subprocess.DEVNULL,
                                     stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
@@ -515,8 +517,9 @@ def _write_data(data_path: Path | None, out: Path) -> Path:
 
 
 def run(data: Path, out_dir: Path, profile: Profile,
-        argv: Sequence[str] | None = None) -> dict[str, Any]:
-    """Run every measure in order, write ``speed.json`` and ``speed.md``; return the report."""
+        argv: Sequence[str] | None = None, name: str = "speed") -> dict[str, Any]:
+    """Run every measure in order, write ``<name>.json`` and ``<name>.md``; return the
+    report."""
     environment = common.environment(argv)
     with tempfile.TemporaryDirectory(prefix="slotfill-speed-") as tmp:
         root = Path(tmp)
@@ -554,8 +557,8 @@ def run(data: Path, out_dir: Path, profile: Profile,
         "step_seconds": step_seconds,
         "total_seconds": sum(step_seconds.values()),
     }
-    common.write_json(out_dir / "speed.json", report)
-    common.write_atomic(out_dir / "speed.md", render_markdown(report))
+    common.write_json(out_dir / f"{name}.json", report)
+    common.write_atomic(out_dir / f"{name}.md", render_markdown(report))
     return report
 
 
@@ -575,9 +578,7 @@ def _worker_epochs(spec: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]
     import keras
 
     from slotfill.config import Config
-    from slotfill.models import build_model, compile_model
-    from slotfill.preprocess import EncodedSplit, Encoder
-    from slotfill.train import _dataset, seed_everything
+    from slotfill.training import prepare_training, seed_everything
 
     class EpochTimer(keras.callbacks.Callback):
         def __init__(self) -> None:
@@ -591,28 +592,18 @@ def _worker_epochs(spec: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]
             # Keras has turned the epoch's logs into numbers: the last step has finished.
             self.seconds.append(time.perf_counter() - self.started)
 
-    train = data["train"]
     runs = {}
     for arch in spec["archs"]:
         config = Config(arch=arch, epochs=spec["epochs"], patience=spec["epochs"],
                         **spec["sizes"])
-        # The same setup as slotfill.train.train, minus the noise, validation scoring and
-        # saving.
+        # train()'s own setup (noise included), without its validation scoring and saving.
         seed_everything(config.seed)
-        intents = train["intent"] if config.intent and all(train["intent"]) else None
-        encoder = Encoder.build(train["tokens"], train["tags"], intents, chars=config.chars,
-                                max_word_length=config.max_word_length)
-        model = build_model(config, encoder)
-        compile_model(model, config)
-        encoded = EncodedSplit(encoder, train["tokens"], train["tags"], intents)
-        dataset, batches = _dataset(lambda epoch, encoded=encoded: encoded, config,
-                                    encoder.chars is not None, "intent" in model.output_names)
-        runs[arch] = (model, dataset, batches, config)
+        setup = prepare_training(config, data["train"])
+        runs[arch] = (setup.model, setup.dataset, setup.batches, config)
     timers = {arch: EpochTimer() for arch in runs}
     # Each one-epoch fit makes a new iterator over the generator and replays its first epoch's
-    # batches. slotfill.train._dataset warns that a new iterator stalled some epochs; in the
-    # five ATIS runs of session 16 no timed epoch did (all 3.1-5.3 s), and the median of five
-    # would absorb one.
+    # batches; a new iterator can stall an epoch (slotfill.training._dataset), which the
+    # median of the epochs absorbs.
     for epoch, arch in epoch_schedule(list(runs), spec["epochs"]):
         model, dataset, batches, _ = runs[arch]
         model.fit(dataset, initial_epoch=epoch, epochs=epoch + 1, steps_per_epoch=batches,
@@ -719,15 +710,18 @@ def _run_worker_here(name: str, spec_file: Path) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description="Speed of slotfill (training, tagging, cold start, memory) against a "
-                    "sklearn-crfsuite CRF; writes speed.json and speed.md.")
+                    "sklearn-crfsuite CRF; writes speed_NAME.json and speed_NAME.md.")
     parser.add_argument("--data", type=Path, default=None,
                         help="Dataset folder, e.g. ../shared/datasets/atis (required unless "
-                             "--quick, which defaults to the bundled data/flights).")
+                             "--quick, which defaults to the bundled dataset).")
     parser.add_argument("--quick", action="store_true",
                         help="Tiny smoke run: small sizes, 2 epochs, 2 repeats.")
     parser.add_argument("--out", type=Path, default=None,
-                        help=f"Folder for speed.json and speed.md. Default: {common.RESULTS} "
+                        help=f"Folder for the two files. Default: {common.RESULTS} "
                              "(with --quick: a new temporary folder).")
+    parser.add_argument("--name", default=None,
+                        help="The files' names are speed_NAME.json and .md. Default: the "
+                             "dataset folder's name (atis, snips, flights).")
     parser.add_argument("--worker", nargs=2, metavar=("NAME", "SPEC"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -744,19 +738,20 @@ def main(argv: Sequence[str] | None = None) -> None:
         out = Path(tempfile.mkdtemp(prefix="slotfill-speed-quick-"))
     elif out is None:
         out = common.RESULTS
-    data = args.data if args.data is not None else common.REPO / "data" / "flights"
+    data = args.data if args.data is not None else common.REPO / "slotfill" / "bundled" / "flights"
 
     logging.basicConfig(format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     log.setLevel(logging.INFO)
     try:
+        stem = f"speed_{args.name or data.resolve().name}"
         report = run(data, out, QUICK if args.quick else FULL,
-                     sys.argv if argv is None else ["benchmarks/speed.py", *argv])
+                     sys.argv if argv is None else ["benchmarks/speed.py", *argv], stem)
     except BenchmarkError as err:
         sys.exit(f"error: {err}")
     for t in report["targets"]:
         verdict = {True: "pass", False: "FAIL", None: "n/a"}[t["passed"]]
         print(f"{t['name']:<22} {_fmt(t['value']):>8}  {t['op']} {t['bound']:g}  {verdict}")
-    print(f"wrote {out / 'speed.json'} and {out / 'speed.md'}")
+    print(f"wrote {out / (stem + '.json')} and {out / (stem + '.md')}")
 
 
 if __name__ == "__main__":

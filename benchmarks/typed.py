@@ -53,8 +53,8 @@ ORDINAL_WORDS: dict[str, int] = {
 }
 
 # (query, the tag of each word, intent); "{city}" is one slot value, filled by each unseen
-# city in turn. Written in session 14, after the intent read by a convolution was seen to
-# call "arrive Taipei on November 2nd" a meal; not used to tune anything but that default.
+# city in turn. Written to catch short queries without "flight" ("arrive Taipei on November
+# 2nd") being given a rare intent; used to choose the intent encoder, not to tune anything else.
 TERSE: tuple[tuple[str, str, str], ...] = (
     ("arrive {city} on november 2nd",
      "O B-toloc.city_name O B-arrive_date.month_name B-arrive_date.day_number", "atis_flight"),

@@ -1,4 +1,4 @@
-"""Generate ``data/flights``: the small flight-booking dataset bundled with slotfill.
+"""Generate ``slotfill/bundled/flights``: the small flight-booking dataset bundled with slotfill.
 
 Utterances are drawn from hand-written templates with a seeded random generator, so
 the output is the same on every run and machine. They are tagged with ATIS-style slot
@@ -25,7 +25,7 @@ from pathlib import Path
 
 SEED = 2
 SIZES = {"train": 600, "valid": 100, "test": 150}
-DEFAULT_OUT = Path(__file__).resolve().parent / "flights"
+DEFAULT_OUT = Path(__file__).resolve().parents[1] / "slotfill" / "bundled" / "flights"
 
 TRAIN_CITIES = [
     "atlanta", "baltimore", "boston", "charlotte", "chicago", "cleveland", "dallas",

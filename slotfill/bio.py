@@ -146,7 +146,7 @@ def crf_order(tags: Sequence[str]) -> list[str]:
 
     With this numbering the only predecessors of the ``I-x`` (``B-x`` and ``I-x``) are
     two runs of consecutive ids, which Viterbi reads as slices, and the CRF never has to
-    reorder its emissions (see ``slotfill.layers.crf._MaxPlusPlan``).
+    reorder its emissions (see ``slotfill.layers.viterbi.MaxPlusPlan``).
 
     Example:
         >>> crf_order(["O", "B-a", "B-b", "I-a", "B-c", "I-b"])

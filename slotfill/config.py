@@ -24,14 +24,12 @@ SINGLE_DIRECTION_WINDOW = 2
 
 # Training schedule when epochs / patience / learning_rate are left at None.
 TRAINING_DEFAULTS: dict[str, Any] = {"epochs": 20, "patience": 3, "learning_rate": 0.003}
-# Jordan taggers feed back a softmax: they learn more slowly and validate noisily, so the
-# default schedule stopped them while still learning (jordan, seed 3 on ATIS: 89.5 slot F1
-# at the defaults above, 93.1 with these).
+# Jordan taggers feed back a softmax and learn more slowly: the default schedule stopped them
+# while still learning (docs/design-notes.md, "Jordan schedules").
 JORDAN_TRAINING: dict[str, Any] = {"epochs": 30, "patience": 5, "learning_rate": 0.001}
-# A Jordan cell sees the other words only through the tag posteriors it feeds back, so
-# the bidirectional one gets the one-direction window too; with both directions (and the
-# weight average) it trains well at the usual rate. bijordan, seed 1 on ATIS: 93.08 slot
-# F1 with JORDAN_TRAINING and no window, 93.34 with the window, 95.38 with both changes.
+# A Jordan cell sees the other words only through the tag posteriors it feeds back, so the
+# bidirectional one gets the one-direction window too, and with both directions it trains
+# well at the usual rate.
 BIJORDAN_TRAINING: dict[str, Any] = {**JORDAN_TRAINING, "learning_rate": 0.003}
 # Where an arch departs from the shared defaults (arch_defaults), with the reasons above.
 ARCH_OVERRIDES: dict[str, dict[str, Any]] = {
@@ -58,9 +56,8 @@ class Config:
 
     arch: str = "bilstm"
     layers: int = 1
-    # Small on purpose: on ATIS (3 seeds) 64 units, 64-d embeddings and 32 character filters
-    # tagged as well as 128/100/64 (slot F1 95.78 vs 95.47) with 2.5x fewer weights, and an
-    # epoch takes about half as long on a CPU.
+    # Small on purpose: larger sizes tagged no better, with 2.5x the weights and twice the
+    # time per epoch (docs/design-notes.md, "Small sizes").
     hidden: int = 64
     embedding_dim: int = 64
     chars: bool = True
@@ -71,10 +68,8 @@ class Config:
     activation: str = "tanh"
     recurrent_init: str = "orthogonal"
     dropout: float = 0.3
-    # More word dropout (0.1 / 0.15 / 0.2) or 64 character filters raised ATIS slot F1 by
-    # 0.0-0.2 on seeds 1-3, within noise (0.15 lost 0.22 on seed 4, 0.1 lost intent accuracy on
-    # seeds 4-5), and tagged unseen cities worse (typed benchmark's cities, seed 1: 93.4 at
-    # 0.05, 93.1 at 0.1, 91.8 at 0.15 and 0.2; 93.2 with 64 filters).
+    # More word dropout gained nothing beyond seed noise and tagged unseen cities worse
+    # (docs/design-notes.md, "Noise for typed text").
     word_dropout: float = 0.05
     punctuation_noise: float = 0.2   # share of training sentences given punctuation (augment)
     name_noise: float = 0.15         # share of open-slot values made-up names (augment)
@@ -83,55 +78,40 @@ class Config:
     # character CNN, = no mark).
     case_noise: float = 0.3
     # Share of training sentences whose words before the first slot value are dropped
-    # ("boston to denver monday"; augment.drop_lead_in). On ATIS (seeds 1-3, typed
-    # benchmark) unseen cities 93.72 -> 94.05 slot F1, all rewrites 94.46 -> 94.87, terse
-    # queries 94.71 -> 95.51 (intent 95.4 -> 99.7 %; "X to boston monday" 83-90 -> 97 % all
-    # tags right); the clean test split over seeds 1-5 95.76 / 96.88 / 86.34 -> 95.77 /
-    # 96.75 / 86.43 (seeds 1-3 alone: intent 97.20 -> 96.68, within seed noise).
+    # ("boston to denver monday"; augment.drop_lead_in), for terse typed queries that open
+    # with a slot (docs/design-notes.md, "Noise for typed text").
     prefix_noise: float = 0.1
     decoder: str = "crf"
     intent: bool = True
     intent_weight: float = 1.0
     # The intent reads the word features through its own encoder (intent_encoder, of this
-    # size); 0 pools the tagging encoder instead, whose states are shaped by the larger
-    # slot loss. On ATIS (bilstm, seeds 1-3, intent_balance 0.5) intent accuracy went from
-    # 95.1 (pooled encoder) to 96.6 (an own BiLSTM of 32 units) and 96.2 (64), slot F1
-    # within noise.
+    # size); 0 pools the tagging encoder instead, whose states the larger slot loss shapes
+    # (docs/design-notes.md, "The intent's own encoder").
     intent_hidden: int = 32
     # What reads the word features for the intent: a BiLSTM (intent_hidden units a
     # direction) or a convolution over each word and its neighbours (2 * intent_hidden
-    # filters); both give the pooling 2 * intent_hidden values a word. On the ATIS test split
-    # (seeds 1-3) both score the same, and the convolution, with no loop over time, trains
-    # and tags faster. But on short typed queries without "flight" ("arrive Taipei on
-    # November 2nd") it often named a rare intent (meal, city): 84 % right against the
-    # BiLSTM's 94 % (benchmarks/typed.py terse queries, 4 seeds each; see README).
+    # filters). The convolution is faster but names rare intents for short typed queries.
     intent_encoder: str = "bilstm"
     # Weight of an intent seen n times in training proportional to n ** -intent_balance
-    # (0 = every sentence counts the same); single-label intents only (not multi_intent).
-    # Rare intents were left unlearned otherwise:
-    # 5 of the 12 ATIS training sentences labelled flight_no were still misclassified.
+    # (0 = every sentence counts the same; single-label intents only), so that rare intents
+    # are learned rather than swamped by the frequent ones.
     intent_balance: float = 0.5
     # Share of each single-label intent target spread evenly over all intents (label
     # smoothing), so the intent loss no longer pays for driving every training sentence to
-    # certainty. On ATIS (seeds 1-3) intent accuracy 96.30 -> 97.09 (0.05: 96.49,
-    # 0.2: 97.16), slot F1 95.76 -> 95.62 (within seed noise), sentence accuracy 85.93 ->
-    # 86.41; the typed benchmark's terse queries kept their intents (94.2 -> 94.4 %, 4
-    # seeds), which 0.2 did not (92.1 %). Intent confidences come out lower.
+    # certainty; intent confidences come out lower for it.
     intent_smoothing: float = 0.1
     # Intents as sets ("flight#airfare" = {flight, airfare}, one sigmoid per intent) rather
     # than one label each (softmax). Off by default: on ATIS it did not beat the softmax.
     multi_intent: bool = False
-    # None: the arch's own value (arch_defaults), filled in when the Config is made. On
-    # ATIS validation F1 plateaus by epoch 10-15 for most archs; later "improvements" are
-    # within the noise of a 500-sentence validation set and each costs an epoch.
+    # None: the arch's own value (arch_defaults), filled in when the Config is made.
     epochs: int | None = None
     patience: int | None = None
     batch_size: int = 32
     learning_rate: float | None = None
     clipnorm: float = 5.0
     # Validate, keep and export an exponential moving average of the weights, with this
-    # momentum per batch (slotfill.averaging; 0 = the raw weights). On ATIS (seeds 1-3) it
-    # raised slot F1 of bilstm 95.39 -> 95.60 and of bielman 94.89 -> 95.54, intent +0.1/+0.6.
+    # momentum per batch (slotfill.averaging; 0 = the raw weights); docs/design-notes.md,
+    # "Weight averaging".
     ema: float = 0.99
     valid_fraction: float = 0.1
     seed: int = 42

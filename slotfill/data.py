@@ -26,12 +26,14 @@ Nothing here knows about ATIS: no tag or intent names, no case or length assumpt
 from __future__ import annotations
 
 import codecs
+import hashlib
 import logging
 import os
 import random
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 import datasets
 
@@ -40,7 +42,7 @@ from slotfill.errors import SlotfillError
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_DATA = Path(__file__).resolve().parents[1] / "data" / "flights"
+DEFAULT_DATA = Path(__file__).resolve().parent / "bundled" / "flights"
 """The small flight-booking dataset bundled with the project (ATIS layout)."""
 
 DATA_ENV = "SLOTFILL_DATA"
@@ -165,11 +167,34 @@ def load_dataset(
         )
 
     result = datasets.DatasetDict({name: _to_dataset(splits[name]) for name in SPLITS})
+    # Where the data came from, for the model folder (slotfill.training records it).
+    result.source = describe_source(root, fmt)
     logger.info(
         "read %s (%s): %s", root, fmt,
         ", ".join(f"{name} {result[name].num_rows}" for name in SPLITS),
     )
     return result
+
+
+def source_files(root: Path) -> list[Path]:
+    """The files of the dataset folder ``root`` that :func:`load_dataset` reads."""
+    if (root / "train").is_dir() or (root / "test").is_dir():
+        return [root / split / name for split in SPLITS for name in ("seq.in", "seq.out", "label")
+                if (root / split / name).is_file()]
+    return [path for split in SPLITS for path in _conll_candidates(root, split)]
+
+
+def describe_source(root: Path, fmt: str) -> dict[str, Any]:
+    """The dataset folder's path, format, file count and one SHA-256 over its files' names
+    and contents: enough to tell later whether a model was trained on the same data."""
+    digest = hashlib.sha256()
+    files = source_files(root)
+    for path in files:
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return {"path": str(root.resolve()), "format": fmt, "files": len(files),
+            "sha256": digest.hexdigest()}
 
 
 def write_split(folder: str | os.PathLike, examples: Iterable[Mapping]) -> int:

@@ -8,8 +8,8 @@ tensor, and returns (padded with "" / 0 past each utterance's ``length``)::
     tag_confidence     [N, T] float    probability of each chosen tag
     tag_probs          [N, T, K] float per-token probability of every tag (order: tag_names)
     length             [N] int32       number of tokens
-    intent             [N] string      ("" when the model has no intent head)
-    intent_confidence  [N] float
+    intent             [N] string      ("" for a text with no tokens)
+    intent_confidence  [N] float       (both absent when the model has no intent head)
 
 Plain TensorFlow loads it; neither slotfill nor keras needs to be importable::
 
@@ -31,9 +31,7 @@ from slotfill.vocabulary import UNK_ID
 
 # Rows per length-sorted chunk in the SavedModel (see ServingModule.predict_by_length).
 # Sorted rows pad little even in big chunks, and a bigger chunk spreads the per-step cost
-# of the recurrent loops over more rows. With the pruned Viterbi, the 893 ATIS test
-# utterances in one call took (best of 7, ms): 64 rows 175, 128 152, 192 162, 256 168,
-# 320 177, 512 220, 1024 298 (/tmp scripts, one noisy run; 128-256 are within noise).
+# of the recurrent loops over more rows; on the ATIS test set 128 to 256 rows were fastest.
 CHUNK_SIZE = 256
 # The file every SavedModel folder holds (what tells an export it may replace a folder).
 SAVED_MODEL_FILE = "saved_model.pb"
@@ -114,15 +112,11 @@ class ServingModule(tf.Module):
             "tag_probs": out["tag_probs"],
             "length": length,
         }
-        n = tf.shape(text)[0]
         if "intent" in out:
             # An utterance with no tokens has no intent, as in Tagger.tag.
             has_tokens = result["length"] > 0
             result["intent"] = tf.where(has_tokens, out["intent"], "")
             result["intent_confidence"] = tf.where(has_tokens, out["intent_confidence"], 0.0)
-        else:
-            result["intent"] = tf.fill([n], "")
-            result["intent_confidence"] = tf.zeros([n])
         return result
 
     def predict_by_length(self, tokens: tf.RaggedTensor) -> dict[str, tf.Tensor]:
@@ -139,9 +133,8 @@ class ServingModule(tf.Module):
 
         A chunk keeps only its tokens' rows of the per-token outputs, and one scatter puts
         them at (row, step) of the batch. ``tag_probs`` ([N, T, K], mostly padding) is the
-        one large output: padding each chunk's to the batch's width, joining them and
-        reordering the rows copied all of it three times, and the scatter took a call on the
-        ATIS test set from 82.5 to 75.6 ms (best of 21, alternated; session 16).
+        one large output, and padding each chunk's to the batch's width, joining them and
+        reordering the rows would copy all of it three times.
         """
         lengths = tf.cast(tokens.row_lengths(), tf.int32)
         n = tf.shape(lengths)[0]

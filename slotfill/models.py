@@ -86,8 +86,7 @@ def recurrent_stack(x, config: Config, num_tags: int):
             layer = keras.layers.Bidirectional(layer, name=f"bi{config.cell}_{i}")
         x = layer(x)
         # A Jordan layer outputs log tag posteriors: dropout would zero some of them, i.e.
-        # declare those tags certain. Without it bijordan on ATIS went from 94.68 +- 1.06
-        # slot F1 (seeds 1-3) to 95.07 +- 0.19.
+        # declare those tags certain (docs/design-notes.md, "Jordan schedules").
         if config.cell != "jordan":
             x = keras.layers.Dropout(config.dropout, seed=config.seed + i + 1,
                                      name=f"dropout_{i + 1}")(x)
@@ -136,9 +135,8 @@ def build_model(config: Config, encoder: Encoder) -> keras.Model:
                 name="intent_encoder")(word_features)
         elif config.cell == "jordan":
             # A Jordan encoder's output is only tag posteriors, which say little about the
-            # intent ("fares" is tagged O); pooled beside the word features they also drew
-            # the shared loss into the tagger (bijordan, seed 3: 90.8 slot F1 / 83 % intent
-            # with them, 92.5 / 92 % without). So the intent reads the word features.
+            # intent ("fares" is tagged O) and pulled the shared loss into the tagger, so the
+            # intent reads the word features.
             features = word_features
         else:
             features = x

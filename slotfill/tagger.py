@@ -17,6 +17,7 @@ from slotfill.config import Config
 from slotfill.inference import Predictor
 from slotfill.preprocess import EncodedSplit, Encoder
 from slotfill.tokenizer import tokenize
+from slotfill.versions import mismatch
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,28 @@ class TagResult:
     intent_confidence: float | None = None
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The result as one line of ``slotfill tag --json``; ``intent`` and
+        ``intent_confidence`` are left out when there is no intent (a model without an
+        intent head, or a text with no tokens)."""
+        result = asdict(self)
+        if self.intent is None:
+            del result["intent"], result["intent_confidence"]
+        return result
+
+    def format(self) -> str:
+        """The result as ``slotfill tag`` prints it: the text, each token with its tag, the
+        intent and the slots with their spans and confidences."""
+        if not self.tokens:
+            return f"(nothing to tag in {self.text!r})\n"
+        width = max(len(t) for t in self.tokens)
+        lines = [self.text]
+        lines += [f"  {token:<{width}}  {tag}" for token, tag in zip(self.tokens, self.tags)]
+        if self.intent is not None:
+            lines.append(f"intent: {self.intent} ({self.intent_confidence:.2f})")
+        lines.append("slots:" if self.slots else "slots: none")
+        lines += [f"  {s.slot} = {s.value!r}  [{s.start}:{s.end}] ({s.confidence:.2f})"
+                  for s in self.slots]
+        return "\n".join(lines) + "\n"
 
 
 class Tagger:
@@ -93,6 +115,7 @@ class Tagger:
             ) from err
         _check_compatible(model, encoder, folder)
         _check_finite(model, folder)
+        _warn_if_other_version(folder)
         return cls(model, config, encoder)
 
     def predict_tokens(self, sentences: Sequence[Sequence[str]], batch_size: int = 64,
@@ -183,3 +206,14 @@ def _check_finite(model: keras.Model, folder: Path) -> None:
             raise model_dir.ModelError(
                 f"{folder / model_dir.MODEL_FILE} is unusable: its weight {weight.path} holds "
                 "NaN or infinite values (a diverged training or a damaged file); train it again")
+
+
+def _warn_if_other_version(folder: Path) -> None:
+    """Log one warning when the model was written by another major version of slotfill."""
+    try:
+        recorded = model_dir.read_json(folder / model_dir.SCORES_FILE).get("versions")
+    except (model_dir.ModelError, OSError, ValueError, AttributeError):
+        return  # scores.json is informative: a model without a readable one still tags
+    warning = mismatch(recorded)
+    if warning:
+        log.warning("%s: %s", folder, warning)

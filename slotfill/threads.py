@@ -3,15 +3,12 @@
 A multi-threaded op splits its sums across threads, and how it splits them depends on the
 number of threads. Floating-point sums in another order round differently, and over an epoch
 of updates the difference grows into another model: with TensorFlow's defaults, the same
-``--seed`` trained one model on this 2-core machine, another with one thread per op (the
-accuracy benchmark's jobs) and would train a third on an 8-core machine. With one thread per
-op the arithmetic no longer depends on the machine's cores; independent ops (the two LSTM
-directions, the character CNN, the intent's encoder) still run side by side on every core.
-
-It costs no speed here: the ops are small (a batch of 32 sentences), and spread over cores
-one op spends more on hand-offs than it saves. Four epochs of the default ATIS train took
-30.1 and 33.7 s with one thread per op against 37.7 and 33.9 s with TensorFlow's defaults
-(alternated runs, 2 cores), and the SavedModel tags faster this way (README, Speed).
+``--seed`` trained one model on a 2-core machine, another with one thread per op (the
+accuracy benchmark's jobs) and would train a third on a machine with more cores. With one
+thread per op the arithmetic no longer depends on the machine's cores; independent ops (the
+two LSTM directions, the character CNN, the intent's encoder) still run side by side on
+every core. It costs no speed, since the ops are small (docs/design-notes.md, "One thread
+per op").
 """
 
 from __future__ import annotations
@@ -27,7 +24,7 @@ def use_one_thread_per_op() -> bool:
     the cores that way).
 
     TensorFlow fixes its threads when it runs its first op, so call this before that (the
-    CLI and :func:`slotfill.train.train` do).
+    CLI and :func:`slotfill.training.train` do).
 
     Returns:
         Whether TensorFlow now runs one thread per op: ``False`` if it had already started

@@ -19,7 +19,7 @@ def pytest_configure(config) -> None:
 
 
 REPO = Path(__file__).resolve().parents[1]
-BUNDLED = REPO / "data" / "flights"
+BUNDLED = REPO / "slotfill" / "bundled" / "flights"
 
 
 def atis_path() -> Path | None:
@@ -47,16 +47,16 @@ SMALL = dict(epochs=5, patience=3, hidden=24, embedding_dim=24, char_dim=8, char
 
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory):
-    """One small bilstm-CRF with intent, trained once on the bundled data for the whole session.
+    """One small bilstm-CRF with intent, trained once on the bundled data for the whole test run.
 
     Returns the TrainResult; its model folder is also recorded as the latest model
-    under a session-wide $SLOTFILL_MODELS.
+    under a $SLOTFILL_MODELS shared by the whole run.
     """
     from slotfill.config import Config
     from slotfill.data import load_dataset
-    from slotfill.train import train
+    from slotfill.training import train
 
-    root = tmp_path_factory.mktemp("session-models")
+    root = tmp_path_factory.mktemp("shared-models")
     patch = pytest.MonkeyPatch()
     patch.setenv("SLOTFILL_MODELS", str(root))
     try:

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from conftest import atis_path
 from test_export import tag_with_plain_tensorflow
 
-from cli import cli
+from slotfill.cli import cli
 
 ATIS = atis_path()
 pytestmark = [

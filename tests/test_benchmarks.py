@@ -17,7 +17,7 @@ if str(REPO) not in sys.path:
 
 from benchmarks import common, crf_baseline, speed  # noqa: E402
 
-BUNDLED = REPO / "data" / "flights"
+BUNDLED = REPO / "slotfill" / "bundled" / "flights"
 
 
 def test_word_shape_collapses_runs_of_one_class():
@@ -166,7 +166,7 @@ def test_quick_run_writes_a_complete_report_outside_the_results_folder(tmp_path)
     )
     assert done.returncode == 0, done.stderr[-3000:]
 
-    report = json.loads((out / "speed.json").read_text())
+    report = json.loads((out / "speed_flights.json").read_text())
     assert report["quick"] is True
     assert Path(report["data"]) == BUNDLED
     measures = report["measures"]
@@ -195,7 +195,7 @@ def test_quick_run_writes_a_complete_report_outside_the_results_folder(tmp_path)
     assert all(isinstance(t["passed"], bool) for t in report["targets"])
     assert report["environment"]["command"]["argv"][-2:] == ["--out", str(out)]
 
-    markdown = (out / "speed.md").read_text()
+    markdown = (out / "speed_flights.md").read_text()
     assert "Quick smoke run" in markdown and "| bijordan |" in markdown
     assert "import tensorflow" in markdown and "*default threads*" in markdown
     # The recorded results and the repository's latest-model pointer are left alone.

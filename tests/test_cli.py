@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli import cli
+from slotfill.cli import cli
 from slotfill.tagger import Tagger
 
 
@@ -219,3 +219,11 @@ def test_help_does_not_import_tensorflow():
                           timeout=120, check=True)
     assert "--arch" in done.stdout
     assert "LOADED False False False" in done.stdout
+
+
+def test_python_dash_m_slotfill_is_the_same_command_line():
+    done = subprocess.run([sys.executable, "-m", "slotfill", "--help"], capture_output=True,
+                          text=True, timeout=120, cwd=Path(__file__).resolve().parent)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Usage: slotfill ")
+    assert all(command in done.stdout for command in ("train", "evaluate", "tag", "export"))

@@ -411,3 +411,23 @@ def test_write_split_rejects_intents_on_only_some_examples(tmp_path):
     with pytest.raises(ValueError, match=r"examples\[1\]\['intent'\]"):
         write_split(tmp_path, [{"tokens": ["a"], "tags": ["O"], "intent": "x"},
                                {"tokens": ["b"], "tags": ["O"], "intent": ""}])
+
+
+def test_a_loaded_dataset_says_where_it_came_from(tmp_path):
+    root = tiny_atis(tmp_path / "atis")
+    source = load_dataset(root).source
+    assert source["path"] == str(root.resolve()) and source["format"] == "ATIS layout"
+    assert source["files"] == 9 and len(source["sha256"]) == 64
+    assert load_dataset(root).source == source  # the same files, the same hash
+    seq_in = root / "test" / "seq.in"
+    seq_in.write_text(seq_in.read_text().replace("boston", "denver"))
+    assert load_dataset(root).source["sha256"] != source["sha256"]
+
+
+def test_the_source_of_conll_data_hashes_its_files(tmp_path):
+    (tmp_path / "train.txt").write_text("fly O\nboston B-city\n\n" * 3)
+    (tmp_path / "test.txt").write_text("to O\ndenver B-city\n\n")
+    source = load_dataset(tmp_path).source
+    assert source["format"] == "CoNLL" and source["files"] == 2
+    (tmp_path / "notes.md").write_text("not data")  # files the loader does not read
+    assert load_dataset(tmp_path).source == source

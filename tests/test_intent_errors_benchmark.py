@@ -16,6 +16,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from conftest import BUNDLED  # noqa: E402
+
 from benchmarks import intent_errors  # noqa: E402
 
 LABELS = ["flight", "airfare", "flight#airfare"]
@@ -69,7 +71,7 @@ def test_a_real_run_records_what_evaluate_scores(trained, tmp_path):
     out = tmp_path / "out"
     done = subprocess.run(
         [sys.executable, str(REPO / "benchmarks" / "intent_errors.py"), "--data",
-         str(REPO / "data" / "flights"), "--models", str(trained.model_dir), str(copy),
+         str(BUNDLED), "--models", str(trained.model_dir), str(copy),
          "--out", str(out), "--name", "shared"],
         cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -89,7 +91,7 @@ def test_seeds_train_the_default_model_with_each_seed_first(tmp_path):
     out = tmp_path / "out"
     done = subprocess.run(
         [sys.executable, str(REPO / "benchmarks" / "intent_errors.py"), "--data",
-         str(REPO / "data" / "flights"), "--seeds", "3", "--out", str(out),
+         str(BUNDLED), "--seeds", "3", "--out", str(out),
          "--train-args", "--epochs 1 --hidden 8 --embedding-dim 8 --char-filters 4"],
         cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]

@@ -1,4 +1,4 @@
-"""Tests for data/make_flights.py: the committed data/flights is exactly what it generates."""
+"""Tests for data/make_flights.py: the committed bundled dataset is exactly what it generates."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from slotfill.layers import WordCNN
 from slotfill.models import WeightedIntentLoss, build_model, compile_model, intent_class_weights
 from slotfill.preprocess import EncodedSplit, Encoder
 from slotfill.tagger import Tagger
-from slotfill.train import train
+from slotfill.training import train
 
 TINY = dict(hidden=6, embedding_dim=6, char_dim=4, char_filters=5, intent_hidden=4, epochs=1,
             batch_size=16)
@@ -71,7 +71,7 @@ def test_no_dropout_on_the_log_probabilities_a_jordan_layer_outputs(arch, dropou
 LOAD_KERAS = """
 import sys
 import keras
-import slotfill  # registers the custom layers: no custom_objects needed
+import slotfill.layers  # registers the custom layers: no custom_objects needed
 for path in sys.argv[1:]:
     print(keras.saving.load_model(path, compile=False).count_params())
 """

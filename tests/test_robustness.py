@@ -23,8 +23,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from benchmarks.robustness import GOOD, poison_emissions, write_atis  # written once
-from cli import cli
 from slotfill import bio
+from slotfill.cli import cli
 from slotfill.model_dir import ModelError
 from slotfill.tagger import Tagger, TagResult
 from slotfill.tokenizer import CLOSING, OPENING, tokenize

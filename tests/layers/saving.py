@@ -13,10 +13,10 @@ import tensorflow as tf
 
 import slotfill
 
-# Only `import slotfill`: registration must come with the package, no custom_objects.
+# Only `import slotfill.layers`: registration comes with the layers, no custom_objects.
 _LOAD_IN_FRESH_PROCESS = (
     "import sys, numpy as np\n"
-    "import slotfill\n"
+    "import slotfill.layers\n"
     "import keras\n"
     "folder = sys.argv[1]\n"
     "model = keras.saving.load_model(folder + '/model.keras')\n"

@@ -14,7 +14,7 @@ import tensorflow as tf
 
 import slotfill
 from slotfill import bio
-from slotfill.layers.crf import CRF, PRUNE_MIN_ROWS
+from slotfill.layers.crf import CRF
 
 NUM_TAGS = 3
 # A BIO scheme with one slot: 0 = O, 1 = B, 2 = I. I may not follow O nor start a sentence,
@@ -471,48 +471,3 @@ def test_decode_with_many_tags_matches_dynamic_programming(constrained, numberin
         if n:
             want = numpy_viterbi(trans, start, end, emissions[b, :n].astype("float64"))
             assert decoded[b, :n].tolist() == want
-
-
-
-def max_plus_case(constrained: bool, scale: float, seed: int = 3):
-    """A CRF's bound Viterbi step, a batch of previous scores, and the penalised transitions."""
-    slots = 20
-    allowed = bio_constraints(slots) if constrained else None
-    crf = CRF(1 + 2 * slots, allowed_transitions=allowed)
-    crf.build((None, None, crf.num_tags))
-    rng = np.random.default_rng(seed)
-    crf.transitions.assign(rng.normal(size=(crf.num_tags,) * 2).astype("float32"))
-    # The step works in its plan's tag order: so do the scores and transitions here.
-    order = crf._max_plus.tag_order
-    trans = penalised_potentials(crf)[0][np.ix_(order, order)]
-    # Enough rows for the step to prune (PRUNE_MIN_ROWS); fewer take the dense max.
-    delta = (rng.normal(size=(PRUNE_MIN_ROWS + 8, crf.num_tags)) * scale).astype("float32")
-    return crf._max_plus.bind(tf.constant(trans, tf.float32)), delta, trans
-
-
-def dense_max_plus(delta, trans):
-    return (delta[:, :, None].astype("float64") + trans).max(axis=1)
-
-
-@pytest.mark.parametrize("constrained", [False, True])
-@pytest.mark.parametrize("scale", [0.5, 30.0])
-def test_pruned_viterbi_step_equals_dense_max(constrained, scale):
-    step, delta, trans = max_plus_case(constrained, scale)
-    np.testing.assert_allclose(step(tf.constant(delta)).numpy(), dense_max_plus(delta, trans),
-                               rtol=1e-6, atol=1e-4)
-
-
-def test_pruned_viterbi_step_skips_dense_sum_only_when_provably_exact():
-    # Peaked scores (a trained tagger's): the few best previous tags settle every max.
-    step, delta, trans = max_plus_case(True, 30.0)
-    candidates, exact = step.pruned(tf.constant(delta))
-    assert np.all(exact.numpy())
-    want = dense_max_plus(delta, trans)
-    np.testing.assert_allclose(candidates.numpy(), want[:, :step.plan.num_many], atol=1e-4)
-    # All previous tags tied in some rows: the best few prove nothing there, so those rows
-    # (and only those) must take the dense max, and the step is still exact.
-    delta[::3] = 0.0
-    _, exact = step.pruned(tf.constant(delta))
-    assert exact.numpy().tolist() == [b % 3 != 0 for b in range(len(delta))]
-    np.testing.assert_allclose(step(tf.constant(delta)).numpy(), dense_max_plus(delta, trans),
-                               rtol=1e-6, atol=1e-4)

@@ -33,6 +33,7 @@ from slotfill.models import build_model, compile_model, intent_class_weights
 from slotfill.preprocess import EncodedSplit, Encoder
 from slotfill.tagger import Tagger
 from slotfill.threads import use_one_thread_per_op
+from slotfill.versions import versions
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,9 @@ class TrainResult:
     history: list[dict[str, float]] = field(default_factory=list)
     stopped_early: str | None = None   # why training ended before its epochs, if it did
     diverged: bool = False             # the loss became NaN or infinite
+    # The training data: its folder, format and hash (when read by load_dataset) and
+    # sentence counts, recorded in scores.json with the versions.
+    data: dict[str, Any] = field(default_factory=dict)
 
 
 class ValidationScorer(keras.callbacks.Callback):
@@ -193,6 +197,63 @@ def _build_loss_and_optimizer(model: keras.Model, dataset: tf.data.Dataset) -> N
         model.optimizer.build(model.trainable_variables)
 
 
+@dataclass
+class TrainingSetup:
+    """What ``model.fit`` needs: the compiled model, its encoder, and the endless stream of
+    noisy training batches (``batches`` per epoch) starting at epoch ``first_epoch``."""
+
+    config: Config      # as trained: ``intent`` is False when the data has no intents
+    model: keras.Model
+    encoder: Encoder
+    dataset: tf.data.Dataset
+    batches: int
+    first_epoch: int
+    sentences: int
+
+
+def prepare_training(config: Config, train_split: Any, *, first_epoch: int = 0) -> TrainingSetup:
+    """Build the encoder, the compiled model and the batch stream for ``train_split`` (a
+    split with ``tokens``, ``tags`` and ``intent`` columns) exactly as :func:`train` does.
+
+    The benchmarks time epochs through this function, so they measure the real setup.
+    """
+    # Lists, not the dataset's columns: an item of a column costs a table lookup, and the
+    # sentences are read again every epoch.
+    labels = list(train_split["intent"])
+    # No label files, or one label for every sentence: there is no intent to learn.
+    intents = labels if config.intent and all(labels) and len(set(labels)) > 1 else None
+    config = config.replace(intent=intents is not None)
+    clean = TrainingSentences(list(train_split["tokens"]), list(train_split["tags"]))
+    # The vocabulary is built from the sentences with punctuation noise, so that "?" and ","
+    # have ids, but before made-up names, which must be unknown words like a user's.
+    tokens, tags = add_punctuation(clean.tokens, clean.tags, config.punctuation_noise,
+                                   random.Random(config.seed))
+    encoder = Encoder.build(tokens, tags, intents,
+                            chars=config.chars, max_word_length=config.max_word_length,
+                            multi_intent=config.multi_intent, mark_case=config.case_noise > 0)
+    if len(encoder.tags) < 2:
+        raise TrainingError(f"every tag in the training split is O: there are no slots to learn "
+                            f"({len(clean.tokens)} sentences)")
+    if encoder.intents is not None and len(encoder.intents) == 0:
+        raise TrainingError("no training label names an intent once split at '#' "
+                            "(--multi-intent); fix the labels, or train without --multi-intent")
+    names = open_slot_types(tags, tokens)
+
+    def sentences(epoch: int) -> EncodedSplit:
+        return EncodedSplit(encoder, *clean.with_noise(config, names, epoch), intents)
+
+    model = build_model(config, encoder)
+    intent_weights = None
+    if intents is not None and not encoder.multi_intent and config.intent_balance > 0:
+        intent_weights = intent_class_weights([encoder.intents.id(i) for i in intents],
+                                              len(encoder.intents), config.intent_balance)
+    compile_model(model, config, intent_weights)
+    dataset, batches = _dataset(sentences, config, encoder.chars is not None,
+                                "intent" in model.output_names, first_epoch)
+    return TrainingSetup(config, model, encoder, dataset, batches, first_epoch,
+                         len(clean.tokens))
+
+
 def seed_everything(seed: int) -> None:
     """Same seed -> same weights and scores, on any machine with the same kind of CPU and
     the same versions (one thread per op: :mod:`slotfill.threads`)."""
@@ -244,47 +305,20 @@ def train(config: Config, data: Any, out_dir: str | Path | None = None, *,
     if saved is None:
         checkpoint.discard(ckpt_dir)
 
-    train_split = data["train"]
-    # Lists, not the dataset's columns: an item of a column costs a table lookup, and the
-    # sentences are read again every epoch.
-    intents = list(train_split["intent"]) if config.intent and all(train_split["intent"]) else None
-    clean = TrainingSentences(list(train_split["tokens"]), list(train_split["tags"]))
-    # The vocabulary is built from the sentences with punctuation noise, so that "?" and ","
-    # have ids, but before made-up names, which must be unknown words like a user's.
-    tokens, tags = add_punctuation(clean.tokens, clean.tags, config.punctuation_noise,
-                                   random.Random(config.seed))
-    encoder = Encoder.build(tokens, tags, intents,
-                            chars=config.chars, max_word_length=config.max_word_length,
-                            multi_intent=config.multi_intent, mark_case=config.case_noise > 0)
-    if len(encoder.tags) < 2:
-        raise TrainingError(f"every tag in the training split is O: there are no slots to learn "
-                            f"({len(clean.tokens)} sentences)")
-    if encoder.intents is not None and len(encoder.intents) == 0:
-        raise TrainingError("no training label names an intent once split at '#' "
-                            "(--multi-intent); fix the labels, or train without --multi-intent")
-    names = open_slot_types(tags, tokens)
-
-    def sentences(epoch: int) -> EncodedSplit:
-        return EncodedSplit(encoder, *clean.with_noise(config, names, epoch), intents)
-
-    model = build_model(config, encoder)
-    intent_weights = None
-    if intents is not None and not encoder.multi_intent and config.intent_balance > 0:
-        intent_weights = intent_class_weights([encoder.intents.id(i) for i in intents],
-                                              len(encoder.intents), config.intent_balance)
-    compile_model(model, config, intent_weights)
-    tagger = Tagger(model, config, encoder)
+    setup = prepare_training(config, data["train"],
+                             first_epoch=saved.next_epoch if saved is not None else 0)
+    model, encoder, dataset, batches = setup.model, setup.encoder, setup.dataset, setup.batches
+    # The model folder gets the config as trained; the checkpoint keeps the one asked for,
+    # which is what --resume compares.
+    tagger = Tagger(model, setup.config, encoder)
     scorer = ValidationScorer(tagger, data["valid"], config.patience)
-    first_epoch = 0
+    first_epoch = setup.first_epoch
     if saved is not None:
         scorer.load_state(saved.scorer_state, saved.restore(model))
-        first_epoch = saved.next_epoch
         log.info("resuming after epoch %d", first_epoch)
 
-    dataset, batches = _dataset(sentences, config, encoder.chars is not None,
-                                "intent" in model.output_names, first_epoch)
     log.info("training %s: %d parameters, %d train sentences", config.arch, model.count_params(),
-             len(clean.tokens))
+             setup.sentences)
     if first_epoch < config.epochs and not scorer.stopped_early:
         _build_loss_and_optimizer(model, dataset)
         model.fit(dataset, epochs=config.epochs, initial_epoch=first_epoch,
@@ -301,11 +335,19 @@ def train(config: Config, data: Any, out_dir: str | Path | None = None, *,
     test_scores = evaluate(tagger, data["test"]) if "test" in data else None
     seconds = time.perf_counter() - started
     result = TrainResult(out, scorer.best_epoch + 1, len(scorer.history), seconds, valid_scores,
-                         test_scores, scorer.history, scorer.stopped_early, scorer.diverged)
+                         test_scores, scorer.history, scorer.stopped_early, scorer.diverged,
+                         describe_data(data))
     save(tagger, out, result)
     model_dir.set_latest(out)
     checkpoint.discard(ckpt_dir)
     return result
+
+
+def describe_data(data: Any) -> dict[str, Any]:
+    """Where ``data`` came from (``load_dataset`` attaches it as ``source``) and how many
+    sentences each split has."""
+    return {**(getattr(data, "source", None) or {}),
+            "sentences": {name: len(split) for name, split in data.items()}}
 
 
 def save(tagger: Tagger, out: Path, result: TrainResult) -> None:
@@ -319,5 +361,6 @@ def save(tagger: Tagger, out: Path, result: TrainResult) -> None:
             "best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
             "train_seconds": result.seconds, "stopped_early": result.stopped_early,
             "valid": result.valid, "test": result.test,
+            "versions": versions(), "data": result.data,
         })
         export_saved_model(tagger, tmp / model_dir.SAVED_MODEL_DIR)

@@ -14,7 +14,7 @@ from datasets import DatasetDict
 from slotfill import model_dir
 from slotfill.config import Config
 from slotfill.tagger import Tagger
-from slotfill.train import TrainingError, train
+from slotfill.training import TrainingError, train
 
 
 def test_model_folder_is_complete_and_self_describing(trained):
@@ -100,7 +100,7 @@ def test_an_unwritable_destination_fails_before_training(where, tmp_path, monkey
     else:
         monkeypatch.setenv("SLOTFILL_MODELS", "/proc/slotfill-test")
     started = []
-    monkeypatch.setattr("slotfill.train.build_model", lambda *a: started.append(1))
+    monkeypatch.setattr("slotfill.training.build_model", lambda *a: started.append(1))
     with pytest.raises(model_dir.ModelError, match="cannot write in /proc/slotfill-test"):
         train(Config(**SMALL), bundled, out, verbose=0)
     assert not started and not (tmp_path / "m").exists()
@@ -125,7 +125,9 @@ def test_a_training_split_with_no_slots_is_refused_in_words(tmp_path, isolated_m
 
 
 def test_multi_intent_labels_that_name_no_intent_are_refused(tmp_path, isolated_models, bundled):
-    hashes_only = bundled["train"].map(lambda row: {"intent": "#"})
+    # Two distinct labels, so the data has intents, but neither names one.
+    hashes_only = bundled["train"].map(lambda row, i: {"intent": "#" * (1 + i % 2)},
+                                       with_indices=True)
     data = DatasetDict({**bundled, "train": hashes_only})
     with pytest.raises(TrainingError, match="no training label names an intent"):
         train(Config(**SMALL, multi_intent=True), data, tmp_path / "m", verbose=0)
@@ -175,7 +177,7 @@ def _encoded(split, max_word_length: int = 20):
 
 
 def test_batch_stream_reshuffles_each_epoch_and_resumes_at_any_epoch(bundled):
-    from slotfill.train import _dataset
+    from slotfill.training import _dataset
 
     encoded = _encoded(bundled["train"])
     config = Config(batch_size=16, seed=3)
@@ -194,7 +196,7 @@ def test_batch_stream_reshuffles_each_epoch_and_resumes_at_any_epoch(bundled):
 
 
 def test_each_epoch_trains_on_its_own_draw_of_the_sentences(bundled):
-    from slotfill.train import _dataset
+    from slotfill.training import _dataset
 
     encoded = _encoded(bundled["train"])
     asked = []
@@ -210,7 +212,7 @@ def test_each_epoch_trains_on_its_own_draw_of_the_sentences(bundled):
 
 def test_noise_is_drawn_afresh_every_epoch_and_reproducibly(bundled):
     from slotfill.augment import open_slot_types
-    from slotfill.train import TrainingSentences
+    from slotfill.training import TrainingSentences
 
     split = bundled["train"]
     clean = TrainingSentences(split["tokens"], split["tags"])
@@ -237,7 +239,7 @@ def test_the_train_step_is_traced_once(bundled):
     # Keras creates its loss trackers inside the first traced step unless they exist, and a
     # step that creates variables is traced a second time: seconds of every training.
     from slotfill.models import build_model, compile_model
-    from slotfill.train import _build_loss_and_optimizer, _dataset
+    from slotfill.training import _build_loss_and_optimizer, _dataset
 
     config = Config(hidden=4, embedding_dim=4, char_dim=4, char_filters=4, intent_hidden=4,
                     epochs=1, batch_size=16)
@@ -264,7 +266,7 @@ import keras, numpy as np
 from conftest import SMALL
 from slotfill.config import Config
 from slotfill.data import load_dataset
-from slotfill.train import train
+from slotfill.training import train
 result = train(Config(**{**SMALL, "epochs": 1}), load_dataset(sys.argv[1], seed=1), sys.argv[2],
                verbose=0)
 model = keras.saving.load_model(result.model_dir / "model.keras", compile=False)
@@ -296,8 +298,59 @@ def test_a_seed_trains_the_same_weights_whatever_threads_tensorflow_is_told_to_u
 
 def test_training_after_tensorflow_started_otherwise_says_the_model_will_differ():
     probe = ("import tensorflow as tf; tf.constant(1.0) + 1.0\n"
-             "from slotfill.train import seed_everything; seed_everything(1)")
+             "from slotfill.training import seed_everything; seed_everything(1)")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           cwd=REPO, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
     assert done.returncode == 0, done.stderr[-2000:]
     assert "started with its default threads per op before training" in done.stderr
+
+
+def _write_without_intents(root, bundled, labels: str) -> None:
+    """The bundled splits with no label files, one label for all, or as CoNLL without
+    intent lines."""
+    from slotfill.data import write_split
+
+    for name, split in bundled.items():
+        rows = [{"tokens": r["tokens"], "tags": r["tags"],
+                 "intent": "query" if labels == "one value" else ""} for r in split]
+        if labels == "conll":
+            (root / f"{name}.txt").write_text("".join(
+                "".join(f"{t} {g}\n" for t, g in zip(r["tokens"], r["tags"])) + "\n"
+                for r in rows))
+        else:
+            write_split(root / name, rows)
+
+
+@pytest.mark.parametrize("labels", ["missing", "one value", "conll"])
+def test_data_without_intents_trains_no_intent_head(labels, tmp_path, isolated_models, bundled):
+    import warnings
+
+    import tensorflow as tf
+
+    from slotfill.data import load_dataset
+
+    root = tmp_path / "data"
+    root.mkdir()
+    _write_without_intents(root, bundled, labels)
+    data = load_dataset(root)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = train(Config(**{**SMALL, "epochs": 2}), data, tmp_path / "m", verbose=0)
+    # Keras warns of a one-class softmax ("will always return the value 1"): none is built.
+    assert not [w for w in caught if "softmax" in str(w.message) or "intent" in str(w.message)]
+    assert Config.load(result.model_dir / "config.json").intent is False
+    tagger = Tagger.load(result.model_dir)
+    assert "intent" not in tagger.model.output_names
+    assert result.test["intent_accuracy"] is None and result.valid["intent_accuracy"] is None
+    # Sentence accuracy: every tag right.
+    predicted = tagger.predict_tokens(data["test"]["tokens"], confidence=False)
+    right = [p.tags == gold for p, gold in zip(predicted, data["test"]["tags"])]
+    assert result.test["sentence_accuracy"] == pytest.approx(100 * sum(right) / len(right))
+    assert "val_intent_accuracy" not in result.history[0]
+
+    (tagged,) = tagger.tag(["fly from boston to denver"])
+    assert set(tagged.to_dict()) == {"text", "tokens", "tags", "slots"}
+    serving = tf.saved_model.load(str(result.model_dir / "saved_model"))
+    out = serving.signatures["serving_default"](text=tf.constant(["fly from boston to denver"]))
+    assert "intent" not in out and "intent_confidence" not in out
+    assert [t.decode() for t in out["tokens"].numpy()[0]] == tagged.tokens
