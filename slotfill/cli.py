@@ -135,6 +135,13 @@ def _model_option(f: Callable) -> Callable:
               help="Recurrent units per direction.")
 @click.option("--embedding-dim", type=click.IntRange(min=1), default=DEFAULTS.embedding_dim,
               show_default=True)
+@click.option("--embeddings", type=click.Path(dir_okay=False), default=None,
+              help="Pretrained word vectors: a GloVe, word2vec (text) or fastText .vec file, "
+                   "read alongside the trained embedding.")
+@click.option("--embeddings-words", type=click.IntRange(min=0),
+              default=DEFAULTS.embeddings_words, show_default=True,
+              help="Words of the vector file's first N lines that join the vocabulary when "
+                   "the training data lacks them (files list frequent words first).")
 @click.option("--chars/--no-chars", default=DEFAULTS.chars, show_default=True,
               help="Character-level CNN word features.")
 @click.option("--char-filters", type=click.IntRange(min=1), default=DEFAULTS.char_filters,

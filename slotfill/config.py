@@ -60,6 +60,11 @@ class Config:
     # time per epoch (docs/design-notes.md, "Small sizes").
     hidden: int = 64
     embedding_dim: int = 64
+    # Pretrained word vectors (slotfill.vectors): a text file, the number of its top lines
+    # whose words the vocabulary gains, and what training recorded of the file.
+    embeddings: str | None = None
+    embeddings_words: int = 20_000
+    embeddings_source: dict[str, Any] | None = None
     chars: bool = True
     char_dim: int = 32
     char_filters: int = 32
@@ -141,6 +146,7 @@ class Config:
             if not 0.0 <= value < 1.0:
                 raise ValueError(f"{name} must be in [0, 1), got {value!r}")
         _at_least("intent_hidden", self.intent_hidden, 0)
+        _at_least("embeddings_words", self.embeddings_words, 0)
         if not 0.0 <= self.intent_balance <= 1.0:
             raise ValueError(f"intent_balance must be in [0, 1], got {self.intent_balance!r}")
         for name in ("punctuation_noise", "name_noise", "case_noise", "prefix_noise"):

@@ -2,8 +2,9 @@
 
 Every architecture shares one frame::
 
-    words ─ WordDropout ─ Embedding ─┐
-    chars ─ CharCNN ─────────────────┴ concat ─ Dropout = word features
+    words ─ WordDropout ─ [KnownWords] ─ Embedding ─┐
+                        [frozen pretrained vectors] ┤
+    chars ─ CharCNN ────────────────────────────────┴ concat ─ Dropout = word features
     word features ─ [ContextWindow] ─ encoder ─ Dense ─ softmax | CRF      → "tags"
     word features ─ intent BiLSTM or CNN ─ SequencePooling ─ Dense ─ softmax → "intent"
 
@@ -11,7 +12,10 @@ and differs only in the encoder: ``layers`` recurrent layers of one cell family,
 one direction or bidirectional, with dropout after each (not across time; none after a
 Jordan layer, whose outputs are log-probabilities). The intent reads the word features
 through its own encoder (``intent_encoder``: a BiLSTM by default, or a convolution); with
-``intent_hidden`` 0 it pools the tagger's encoder instead.
+``intent_hidden`` 0 it pools the tagger's encoder instead. With pretrained vectors
+(``--embeddings``) each word also gets its vector from the file, kept fixed so that words
+only the file has stay in the same space as the training words; the trained embedding
+reads those words as unknown.
 """
 
 from __future__ import annotations
@@ -25,7 +29,14 @@ from keras import ops
 from slotfill import bio
 from slotfill.averaging import AveragingAdam
 from slotfill.config import Config
-from slotfill.layers import CharCNN, ContextWindow, SequencePooling, WordCNN, WordDropout
+from slotfill.layers import (
+    CharCNN,
+    ContextWindow,
+    KnownWords,
+    SequencePooling,
+    WordCNN,
+    WordDropout,
+)
 from slotfill.layers.crf import CRF
 from slotfill.layers.jordan_rnn import JordanRNN
 from slotfill.layers.peephole_lstm import PeepholeLSTM
@@ -93,10 +104,14 @@ def recurrent_stack(x, config: Config, num_tags: int):
     return x
 
 
-def build_model(config: Config, encoder: Encoder) -> keras.Model:
+def build_model(config: Config, encoder: Encoder,
+                vectors: np.ndarray | None = None) -> keras.Model:
     """The tagger for ``config.arch``.
 
-    Outputs ``tags`` (softmax probabilities, or CRF emissions) and ``intent``.
+    Outputs ``tags`` (softmax probabilities, or CRF emissions) and ``intent``. ``vectors``
+    (one row per word of ``encoder.words``) are the pretrained vectors of
+    :func:`slotfill.vectors.vocabulary_with_vectors`; the trained embedding then covers
+    the training words only (``config.embeddings_source["training_words"]``).
     """
     config.validate()
     num_tags = len(encoder.tags)
@@ -105,8 +120,20 @@ def build_model(config: Config, encoder: Encoder) -> keras.Model:
     ids = words
     if config.word_dropout > 0:
         ids = WordDropout(config.word_dropout, seed=config.seed, name="word_dropout")(words)
-    x = keras.layers.Embedding(len(encoder.words), config.embedding_dim, mask_zero=True,
-                               name="word_embedding")(ids)
+    trained_words = len(encoder.words)
+    if vectors is not None:
+        trained_words = config.embeddings_source["training_words"] + 2  # + <pad>, <unk>
+        known = KnownWords(trained_words, name="known_words")(ids)
+    x = keras.layers.Embedding(trained_words, config.embedding_dim, mask_zero=True,
+                               name="word_embedding")(known if vectors is not None else ids)
+    if vectors is not None:
+        # Built with zeros and then set: an initializer would copy the matrix into the
+        # model's JSON config.
+        pretrained = keras.layers.Embedding(len(encoder.words), vectors.shape[1],
+                                            mask_zero=True, trainable=False,
+                                            embeddings_initializer="zeros", name="word_vectors")
+        x = keras.layers.Concatenate(name="word_embeddings")([x, pretrained(ids)])
+        pretrained.set_weights([vectors])
     if encoder.chars is not None:
         chars = keras.Input((None, None), dtype="int32", name="chars")
         inputs["chars"] = chars

@@ -49,13 +49,15 @@ class TagResult:
     slots: list[Slot] = field(default_factory=list)
     intent: str | None = None
     intent_confidence: float | None = None
+    # False for a model without an intent head: then the dict has no intent keys at all
+    # (a text with no tokens, from a model with one, has them as None).
+    has_intent: bool = field(default=True, repr=False)
 
     def to_dict(self) -> dict:
-        """The result as one line of ``slotfill tag --json``; ``intent`` and
-        ``intent_confidence`` are left out when there is no intent (a model without an
-        intent head, or a text with no tokens)."""
+        """The result as one line of ``slotfill tag --json``."""
         result = asdict(self)
-        if self.intent is None:
+        del result["has_intent"]
+        if not self.has_intent:
             del result["intent"], result["intent_confidence"]
         return result
 
@@ -149,7 +151,9 @@ class Tagger:
         non_empty = [i for i, tokens in enumerate(tokenized) if tokens]
         sentences = [[t.text for t in tokenized[i]] for i in non_empty]
         predictions = self.predict_tokens(sentences, batch_size)
-        results = [TagResult(text=text, tokens=[], tags=[]) for text in texts]
+        has_intent = "intent" in self.model.output_names
+        results = [TagResult(text=text, tokens=[], tags=[], has_intent=has_intent)
+                   for text in texts]
         for i, prediction in zip(non_empty, predictions):
             tokens = tokenized[i]
             result = results[i]
@@ -173,7 +177,10 @@ class Tagger:
 def _check_compatible(model: keras.Model, encoder: Encoder, folder: Path) -> None:
     """The vocab files must fit the model's embedding and output sizes."""
     try:
-        words = model.get_layer("word_embedding").input_dim
+        # With pretrained vectors, their table covers the whole vocabulary.
+        names = {layer.name for layer in model.layers}
+        words = model.get_layer("word_vectors" if "word_vectors" in names
+                                else "word_embedding").input_dim
         tags = model.get_layer("emissions").units
     except ValueError as err:
         raise model_dir.ModelError(f"{folder} does not hold a slotfill model: {err}") from err

@@ -8,7 +8,7 @@ import math
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from slotfill.models import build_model, compile_model, intent_class_weights
 from slotfill.preprocess import EncodedSplit, Encoder
 from slotfill.tagger import Tagger
 from slotfill.threads import use_one_thread_per_op
+from slotfill.vectors import vocabulary_with_vectors
 from slotfill.versions import versions
 
 log = logging.getLogger(__name__)
@@ -237,12 +238,21 @@ def prepare_training(config: Config, train_split: Any, *, first_epoch: int = 0) 
     if encoder.intents is not None and len(encoder.intents) == 0:
         raise TrainingError("no training label names an intent once split at '#' "
                             "(--multi-intent); fix the labels, or train without --multi-intent")
+    vectors = None
+    if config.embeddings is not None:
+        words, vectors, source = vocabulary_with_vectors(encoder.words, config.embeddings,
+                                                         config.embeddings_words)
+        encoder = replace(encoder, words=words)
+        config = config.replace(embeddings_source=source)
+        log.info("word vectors %s: %d of %d training words found, %d words added",
+                 source["file"], source["training_words_with_vectors"],
+                 source["training_words"], source["added_words"])
     names = open_slot_types(tags, tokens)
 
     def sentences(epoch: int) -> EncodedSplit:
         return EncodedSplit(encoder, *clean.with_noise(config, names, epoch), intents)
 
-    model = build_model(config, encoder)
+    model = build_model(config, encoder, vectors)
     intent_weights = None
     if intents is not None and not encoder.multi_intent and config.intent_balance > 0:
         intent_weights = intent_class_weights([encoder.intents.id(i) for i in intents],

@@ -33,7 +33,7 @@ def test_train_help_lists_every_option(run):
     for flag in ("--arch", "--data", "--out", "--epochs", "--batch-size", "--seed", "--layers",
                  "--hidden", "--embedding-dim", "--dropout", "--clipnorm", "--recurrent-init",
                  "--activation", "--window", "--decoder", "--no-intent", "--no-chars",
-                 "--char-filters", "--prefix-noise"):
+                 "--char-filters", "--prefix-noise", "--embeddings", "--embeddings-words"):
         assert flag in result.output
 
 
@@ -47,6 +47,18 @@ def test_train_on_missing_data_is_a_clear_error(run, tmp_path, isolated_models):
     result = run("train", "--data", str(tmp_path / "nowhere"), "--epochs", "1")
     assert result.exit_code == 1
     assert result.output.startswith("error:") and "nowhere" in result.output
+
+
+def test_train_with_a_ragged_vector_file_names_file_and_line_and_writes_nothing(
+        run, tmp_path, isolated_models):
+    vectors = tmp_path / "vectors.vec"
+    vectors.write_text("2 3\nboston 1 2 3\ndenver 1 2\n")
+    result = run("train", "--out", str(tmp_path / "m"), "--epochs", "1",
+                 "--embeddings", str(vectors), "--quiet")
+    assert result.exit_code == 1
+    assert result.output.startswith("error:")
+    assert f"{vectors}:3: 'denver' has 2 numbers, expected 3" in result.output
+    assert not (tmp_path / "m").exists()
 
 
 def test_train_writes_a_model_and_prints_scores(run, tmp_path, isolated_models):

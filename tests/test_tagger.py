@@ -37,3 +37,12 @@ def test_a_result_without_intent_or_slots_says_so():
 
 def test_a_result_with_nothing_to_tag():
     assert TagResult(text="   ", tokens=[], tags=[]).format() == "(nothing to tag in '   ')\n"
+
+
+def test_a_result_as_json_has_intent_keys_only_from_a_model_with_an_intent_head():
+    with_head = TagResult(text="   ", tokens=[], tags=[])
+    assert with_head.to_dict() == {"text": "   ", "tokens": [], "tags": [], "slots": [],
+                                   "intent": None, "intent_confidence": None}
+    without = TagResult(text="hello", tokens=["hello"], tags=["O"], has_intent=False)
+    assert without.to_dict() == {"text": "hello", "tokens": ["hello"], "tags": ["O"],
+                                 "slots": []}

@@ -354,3 +354,57 @@ def test_data_without_intents_trains_no_intent_head(labels, tmp_path, isolated_m
     out = serving.signatures["serving_default"](text=tf.constant(["fly from boston to denver"]))
     assert "intent" not in out and "intent_confidence" not in out
     assert [t.decode() for t in out["tokens"].numpy()[0]] == tagged.tokens
+
+
+def _vector_file(path, words, dim=8, seed=0):
+    rng = np.random.default_rng(seed)
+    rows = {word: rng.normal(size=dim).round(4) for word in words}
+    path.write_text("".join(f"{w} {' '.join(map(str, v))}\n" for w, v in rows.items()))
+    return rows
+
+
+def test_pretrained_vectors_cover_training_words_and_the_files_own_words(
+        tmp_path, isolated_models, bundled):
+    import hashlib
+
+    import tensorflow as tf
+
+    from slotfill.tokenizer import normalize
+
+    training_words = sorted({normalize(t) for s in bundled["train"]["tokens"] for t in s})
+    # "zanzibar" is no training word: the file's vector makes it a known word all the same.
+    rows = _vector_file(tmp_path / "glove.txt", ["zanzibar", *training_words[::2]])
+    config = Config(**{**SMALL, "epochs": 1, "embeddings": str(tmp_path / "glove.txt")})
+    result = train(config, bundled, tmp_path / "m", verbose=0)
+
+    saved = Config.load(result.model_dir / "config.json")
+    source = saved.embeddings_source
+    assert source["file"] == "glove.txt" and source["dim"] == 8
+    assert source["bytes"] == (tmp_path / "glove.txt").stat().st_size
+    assert source["sha256"] == hashlib.sha256((tmp_path / "glove.txt").read_bytes()).hexdigest()
+    assert source["added_words"] == 1
+    assert source["training_words_with_vectors"] == len(training_words[::2])
+
+    tagger = Tagger.load(result.model_dir)
+    words = tagger.encoder.words
+    assert words.id("zanzibar") == len(words) - 1
+    table = tagger.model.get_layer("word_vectors").get_weights()[0]
+    np.testing.assert_allclose(table[words.id("zanzibar")], rows["zanzibar"], atol=1e-6)
+    np.testing.assert_allclose(table[words.id(training_words[0])], rows[training_words[0]],
+                               atol=1e-6)
+    assert tagger.model.get_layer("word_embedding").input_dim == source["training_words"] + 2
+
+    # The vector changes what the model computes for the word, against an unknown word.
+    encoded = tagger.encoder.encode_tokens(["fly", "to", "zanzibar"])
+    inputs = {name: array[None] for name, array in encoded.items()}
+    got = tagger.model(inputs)["tags"].numpy()
+    inputs["words"] = inputs["words"].copy()
+    inputs["words"][0, 2] = 1  # <unk>
+    assert not np.allclose(got, tagger.model(inputs)["tags"].numpy())
+
+    # The SavedModel looks the word up in the same vocabulary: same tags as the tagger.
+    text = "fly from boston to zanzibar"
+    (tagged,) = tagger.tag([text])
+    serving = tf.saved_model.load(str(result.model_dir / "saved_model"))
+    out = serving.signatures["serving_default"](text=tf.constant([text]))
+    assert [t.decode() for t in out["tags"].numpy()[0]][:len(tagged.tags)] == tagged.tags

@@ -1,12 +1,19 @@
-"""CharCNN, WordCNN, WordDropout, ContextWindow, SequencePooling: shapes, masking, config
-round trip."""
+"""CharCNN, WordCNN, WordDropout, KnownWords, ContextWindow, SequencePooling: shapes, masking,
+config round trip."""
 
 import keras
 import numpy as np
 import pytest
 
 import slotfill.layers  # noqa: F401
-from slotfill.layers import CharCNN, ContextWindow, SequencePooling, WordCNN, WordDropout
+from slotfill.layers import (
+    CharCNN,
+    ContextWindow,
+    KnownWords,
+    SequencePooling,
+    WordCNN,
+    WordDropout,
+)
 
 
 def test_char_cnn_shape_and_padding_invariance():
@@ -72,6 +79,13 @@ def test_word_dropout_only_in_training_and_never_on_padding():
         WordDropout(1.5)
 
 
+def test_known_words_reads_ids_past_the_trained_vocabulary_as_unknown():
+    ids = np.array([[0, 1, 2, 4, 5, 9]], dtype="int32")
+    np.testing.assert_array_equal(np.asarray(KnownWords(5)(ids)), [[0, 1, 2, 4, 1, 1]])
+    with pytest.raises(ValueError, match="vocab_size"):
+        KnownWords(1)
+
+
 def test_context_window_shifts_and_masks():
     x = np.arange(1, 4, dtype="float32").reshape(1, 3, 1)
     out = np.asarray(ContextWindow(1)(x))
@@ -125,7 +139,8 @@ def test_word_cnn_bad_arguments_name_the_problem(kwargs, argument):
         WordCNN(**kwargs)
 
 
-@pytest.mark.parametrize("layer", [CharCNN(12, 4, 5), WordDropout(0.2), ContextWindow(2),
+@pytest.mark.parametrize("layer", [CharCNN(12, 4, 5), WordDropout(0.2), KnownWords(7, 3),
+                                   ContextWindow(2),
                                    SequencePooling(), WordCNN(6, 5)])
 def test_config_round_trip(layer):
     config = keras.saving.serialize_keras_object(layer)
