@@ -104,6 +104,23 @@ def recurrent_stack(x, config: Config, num_tags: int):
     return x
 
 
+def _embedding_with_vectors(ids, config: Config, vocab_size: int, vectors: np.ndarray):
+    """The trained embedding of the training words beside the frozen pretrained vectors of
+    the whole vocabulary (see the module docstring)."""
+    trained_words = config.embeddings_source["training_words"] + 2  # + <pad>, <unk>
+    trained = keras.layers.Embedding(trained_words, config.embedding_dim, mask_zero=True,
+                                     name="word_embedding")
+    # Built with zeros and then set: an initializer would copy the matrix into the model's
+    # JSON config.
+    pretrained = keras.layers.Embedding(vocab_size, vectors.shape[1], mask_zero=True,
+                                        trainable=False, embeddings_initializer="zeros",
+                                        name="word_vectors")
+    known = KnownWords(trained_words, name="known_words")(ids)
+    x = keras.layers.Concatenate(name="word_embeddings")([trained(known), pretrained(ids)])
+    pretrained.set_weights([vectors])
+    return x
+
+
 def build_model(config: Config, encoder: Encoder,
                 vectors: np.ndarray | None = None) -> keras.Model:
     """The tagger for ``config.arch``.
@@ -120,20 +137,11 @@ def build_model(config: Config, encoder: Encoder,
     ids = words
     if config.word_dropout > 0:
         ids = WordDropout(config.word_dropout, seed=config.seed, name="word_dropout")(words)
-    trained_words = len(encoder.words)
-    if vectors is not None:
-        trained_words = config.embeddings_source["training_words"] + 2  # + <pad>, <unk>
-        known = KnownWords(trained_words, name="known_words")(ids)
-    x = keras.layers.Embedding(trained_words, config.embedding_dim, mask_zero=True,
-                               name="word_embedding")(known if vectors is not None else ids)
-    if vectors is not None:
-        # Built with zeros and then set: an initializer would copy the matrix into the
-        # model's JSON config.
-        pretrained = keras.layers.Embedding(len(encoder.words), vectors.shape[1],
-                                            mask_zero=True, trainable=False,
-                                            embeddings_initializer="zeros", name="word_vectors")
-        x = keras.layers.Concatenate(name="word_embeddings")([x, pretrained(ids)])
-        pretrained.set_weights([vectors])
+    if vectors is None:
+        x = keras.layers.Embedding(len(encoder.words), config.embedding_dim, mask_zero=True,
+                                   name="word_embedding")(ids)
+    else:
+        x = _embedding_with_vectors(ids, config, len(encoder.words), vectors)
     if encoder.chars is not None:
         chars = keras.Input((None, None), dtype="int32", name="chars")
         inputs["chars"] = chars
