@@ -30,6 +30,7 @@ from slotfill.config import (
     arch_defaults,
 )
 from slotfill.errors import SlotfillError
+from slotfill.limits import Limits
 
 DEFAULTS = Config()
 
@@ -323,6 +324,46 @@ def export(model_path: str | None, out: str | None) -> None:
 
     path = export_model(model_path, out)
     click.echo(f"SavedModel written to {_shown(path)}")
+
+
+@cli.command()
+@_model_option
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0 for every interface).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True,
+              help="Port to listen on (0 = any free port).")
+@click.option("--batch-size", type=click.IntRange(min=1), default=Limits.batch_size,
+              show_default=True,
+              help="Most texts tagged in one model call (1 = no batching).")
+@click.option("--batch-wait-ms", type=click.FloatRange(min=0), default=Limits.batch_wait_ms,
+              show_default=True,
+              help="How long a request waits for others to share its model call.")
+@click.option("--max-texts", type=click.IntRange(min=1), default=Limits.max_texts,
+              show_default=True, help="Most texts in one request.")
+@click.option("--max-tokens", type=click.IntRange(min=1), default=Limits.max_tokens,
+              show_default=True, help="Most tokens in one text; longer texts are refused.")
+@click.option("--max-body-bytes", type=click.IntRange(min=1), default=Limits.max_body_bytes,
+              show_default=True, help="Largest request body (larger: 413).")
+@click.option("--access-log", is_flag=True, help="Log every request.")
+@friendly_errors
+def serve(model_path: str | None, host: str, port: int, access_log: bool,
+          **limits: Any) -> None:
+    """Serve a model over HTTP: POST /parse, GET /health, a demo page at /, API docs at /docs.
+
+    SIGTERM or Ctrl-C finishes the requests in flight, then exits.
+    """
+    from slotfill.server import serve as run_server
+    from slotfill.threads import use_one_thread_per_op
+
+    use_one_thread_per_op()
+    shown = _shown(model_path) if model_path else "the latest model"
+
+    def listening(url: str) -> None:
+        click.echo(f"serving {shown} on {url} (Ctrl-C to stop)")
+
+    run_server(model_path, host, port, Limits(**limits), access_log=access_log,
+               on_listening=listening)
+    click.echo("stopped")
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ import numpy as np
 
 from slotfill import bio, model_dir
 from slotfill.config import Config
-from slotfill.inference import Predictor
+from slotfill.inference import EAGER_FIRST_CALL_ROWS, Predictor
 from slotfill.preprocess import EncodedSplit, Encoder
 from slotfill.tokenizer import tokenize
 from slotfill.versions import mismatch
@@ -119,6 +119,11 @@ class Tagger:
         _check_finite(model, folder)
         _warn_if_other_version(folder)
         return cls(model, config, encoder)
+
+    def warm_up(self) -> None:
+        """Trace the model's graph now, so that a server's first request is as fast as the
+        rest (a first small call would otherwise run eagerly, and the next trace)."""
+        self.tag(["warm up"] * (EAGER_FIRST_CALL_ROWS + 1))
 
     def predict_tokens(self, sentences: Sequence[Sequence[str]], batch_size: int = 64,
                        confidence: bool = True) -> list[Prediction]:

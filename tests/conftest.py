@@ -70,3 +70,61 @@ def bundled():
     from slotfill.data import load_dataset
 
     return load_dataset(BUNDLED)
+
+
+class ServerProcess:
+    """``slotfill serve`` in a child process on a free loopback port."""
+
+    def __init__(self, model: Path, *options: str, log_dir: Path) -> None:
+        import subprocess
+        import sys
+
+        self.stderr_path = log_dir / "serve.stderr"
+        self._stderr = open(self.stderr_path, "w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "slotfill", "serve", "--model", str(model), "--port", "0",
+             *options], stdout=subprocess.PIPE, stderr=self._stderr, text=True, cwd=REPO)
+        self.lines: list[str] = []
+        line = self._read_line(timeout=180)
+        if not line.startswith("serving "):
+            raise RuntimeError(f"serve did not start: {line!r}; stderr: {self.stderr()}")
+        self.url = line.split(" on ", 1)[1].split()[0]
+
+    def _read_line(self, timeout: float) -> str:
+        import threading
+
+        result: list[str] = []
+        reader = threading.Thread(target=lambda: result.append(self.proc.stdout.readline()),
+                                  daemon=True)
+        reader.start()
+        reader.join(timeout)
+        if not result:
+            raise TimeoutError(f"no line from serve in {timeout} s; stderr: {self.stderr()}")
+        self.lines.append(result[0])
+        return result[0]
+
+    def stderr(self) -> str:
+        if not self._stderr.closed:
+            self._stderr.flush()
+        return self.stderr_path.read_text(errors="replace")
+
+    def stop(self, timeout: float = 60) -> int:
+        """SIGTERM, then the exit code (what serve printed after 'serving' is in lines)."""
+        import signal
+
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout)
+        self.lines += self.proc.stdout.readlines()
+        self._stderr.close()
+        return code
+
+
+@pytest.fixture(scope="session")
+def server(trained, tmp_path_factory):
+    """One server on the shared small model for the whole test run."""
+    process = ServerProcess(trained.model_dir, log_dir=tmp_path_factory.mktemp("server"))
+    try:
+        yield process
+    finally:
+        process.stop()
