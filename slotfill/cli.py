@@ -317,12 +317,15 @@ def _read_lines(file) -> list[str]:
 @_model_option
 @click.option("--out", type=click.Path(), default=None,
               help="Where to write the SavedModel. Default: <model>/saved_model.")
+@click.option("--serving-base", type=click.Path(), default=None,
+              help="Write the SavedModel as the next version, DIR/<n>/, the layout TF "
+                   "Serving's --model_base_path expects.")
 @friendly_errors
-def export(model_path: str | None, out: str | None) -> None:
+def export(model_path: str | None, out: str | None, serving_base: str | None) -> None:
     """Write a TensorFlow SavedModel that tags raw strings (plain TF can load it)."""
     from slotfill.export import export_model
 
-    path = export_model(model_path, out)
+    path = export_model(model_path, out, serving_base)
     click.echo(f"SavedModel written to {_shown(path)}")
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import tensorflow as tf
 
+from slotfill.errors import SlotfillError
 from slotfill.graph_tokenizer import is_capitalized_graph, normalize_graph, tokenize_graph
 from slotfill.preprocess import CASE_MARK
 from slotfill.tagger import Tagger
@@ -189,16 +190,35 @@ def export_saved_model(tagger: Tagger, out_dir: str | Path) -> Path:
     return out
 
 
-def export_model(model_path: str | Path | None = None, out_dir: str | Path | None = None) -> Path:
+def next_version_dir(serving_base: str | Path) -> Path:
+    """``serving_base/<n>``, n one more than the largest version folder there (1 if none):
+    the layout ``tensorflow_model_server --model_base_path`` watches, serving the highest."""
+    base = Path(serving_base)
+    if base.exists() and not base.is_dir():
+        raise SlotfillError(f"--serving-base {base} is a file, not a folder")
+    numbers = [int(p.name) for p in base.iterdir() if p.is_dir() and p.name.isdigit()] \
+        if base.is_dir() else []
+    return base / str(max(numbers, default=0) + 1)
+
+
+def export_model(model_path: str | Path | None = None, out_dir: str | Path | None = None,
+                 serving_base: str | Path | None = None) -> Path:
     """Export a trained model folder (default: the latest) to ``out_dir``, atomically.
 
-    The default destination is the model folder's own ``saved_model/``.
+    The default destination is the model folder's own ``saved_model/``; with
+    ``serving_base`` it is that folder's next version (see :func:`next_version_dir`),
+    which appears only once complete, so a watching TF Serving never loads half of it.
     """
     from slotfill import model_dir
 
+    if out_dir is not None and serving_base is not None:
+        raise SlotfillError("give --out or --serving-base, not both")
     folder = model_dir.resolve(model_path)
     tagger = Tagger.load(folder)
-    out = Path(out_dir) if out_dir is not None else folder / model_dir.SAVED_MODEL_DIR
+    if serving_base is not None:
+        out = next_version_dir(serving_base)
+    else:
+        out = Path(out_dir) if out_dir is not None else folder / model_dir.SAVED_MODEL_DIR
     # Only a SavedModel may be replaced: not the model folder itself, nor a user's folder
     # (staged_dir checks the destination before writing anything).
     with model_dir.staged_dir(out, markers=(SAVED_MODEL_FILE,)) as staging:

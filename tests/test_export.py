@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 from slotfill.tagger import Tagger
 from slotfill.tokenizer import tokenize
@@ -161,3 +162,47 @@ def _assert_distributions_at_tokens_and_zero_at_padding(probs, length) -> None:
     real = np.arange(probs.shape[1])[None, :] < length[:, None]
     np.testing.assert_allclose(probs.sum(axis=2)[real], 1.0, atol=1e-4)
     assert np.all(probs[~real] == 0)
+
+
+def test_serving_base_writes_numbered_versions_tf_serving_can_load(trained, tmp_path):
+    base = tmp_path / "serving" / "slotfill"
+    cli = [sys.executable, "-m", "slotfill", "export", "--model", str(trained.model_dir),
+           "--serving-base", str(base)]
+    for expected in ("1", "2"):
+        done = subprocess.run(cli, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == f"SavedModel written to {base / expected}"
+    # Only the finished versions are there: no staging folder a watching server could load.
+    assert sorted(p.name for p in base.iterdir()) == ["1", "2"]
+    texts = ["show me flights from boston to denver", "Arrive TAIPEI on November 2nd."]
+    want = Tagger.load(trained.model_dir).tag(texts)
+    got = tag_with_plain_tensorflow(base / "2", texts)
+    assert [g["tags"] for g in got] == [w.tags for w in want]
+    # The signature TF Serving's REST API maps {"instances": ["..."]} onto.
+    saved_model_cli = Path(sys.executable).parent / "saved_model_cli"
+    shown = subprocess.run([str(saved_model_cli), "show", "--dir", str(base / "1"),
+                            "--tag_set", "serve", "--signature_def", "serving_default"],
+                           capture_output=True, text=True, timeout=300)
+    assert shown.returncode == 0, shown.stderr
+    inputs, outputs = shown.stdout.split("output(s):")
+    assert "['text'] tensor_info:" in inputs and "dtype: DT_STRING" in inputs
+    for name in ("tokens", "tags", "tag_confidence", "intent", "intent_confidence", "length"):
+        assert f"['{name}'] tensor_info:" in outputs
+    assert "Method name is: tensorflow/serving/predict" in outputs
+
+
+def test_serving_base_refuses_a_file_and_out_together(trained, tmp_path):
+    from slotfill.errors import SlotfillError
+    from slotfill.export import export_model
+
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    for kwargs, words in (({"serving_base": a_file}, "is a file"),
+                          ({"serving_base": tmp_path / "b", "out_dir": tmp_path / "c"},
+                           "not both")):
+        try:
+            export_model(trained.model_dir, **kwargs)
+        except SlotfillError as err:
+            assert words in str(err)
+        else:
+            raise AssertionError(f"export_model{kwargs} did not refuse")
