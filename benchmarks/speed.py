@@ -538,10 +538,10 @@ def run(data: Path, out_dir: Path, profile: Profile,
         }
         measures: dict[str, Any] = {}
         step_seconds: dict[str, float] = {}
-        for name, step in steps.items():  # strictly one after another
+        for step_name, step in steps.items():  # strictly one after another
             started = time.perf_counter()
-            measures[name] = step()
-            step_seconds[name] = time.perf_counter() - started
+            measures[step_name] = step()
+            step_seconds[step_name] = time.perf_counter() - started
     environment["machine_at_end"] = {"load_average": common.machine()["load_average"]}
     targets = evaluate_targets(measures)
     report = {

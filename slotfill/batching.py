@@ -5,7 +5,8 @@ dominates), so a server that tags each request alone spends most of its time on 
 fixed cost. :class:`Batcher` queues the texts of concurrent requests, waits at most
 ``max_wait`` seconds after the first for others to join, and hands up to ``max_texts``
 texts to one call on its own worker thread, which leaves the event loop free to read the
-next requests meanwhile.
+next requests meanwhile. Requests that arrive during a call form the next batch without
+waiting; and while requests come one at a time (the last batch held one), none waits.
 """
 
 from __future__ import annotations
@@ -89,11 +90,15 @@ class Batcher(Generic[Result]):
         assert self._queue is not None
         loop = asyncio.get_running_loop()
         carry = None  # a request that did not fit the last batch: the next one starts with it
+        concurrent = True
         while True:
             first = carry if carry is not None else await self._queue.get()
             carry = None
             batch, size = [first], len(first[0])
-            deadline = time.monotonic() + self.max_wait
+            # A lone client would only lose time waiting: wait for others only while
+            # requests have been arriving together (the last batch held several).
+            wait = self.max_wait if concurrent else 0.0
+            deadline = time.monotonic() + wait
             while size < self.max_texts:
                 item = await self._next(deadline)
                 if item is None:
@@ -103,6 +108,7 @@ class Batcher(Generic[Result]):
                     break
                 batch.append(item)
                 size += len(item[0])
+            concurrent = len(batch) > 1 or carry is not None
             await self._run(loop, batch)
 
     async def _next(self, deadline: float) -> tuple[list[str], asyncio.Future] | None:

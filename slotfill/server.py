@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import gc
 import json
 import logging
 import signal
@@ -295,6 +296,10 @@ def serve(model_path: str | Path | None = None, host: str = "127.0.0.1", port: i
 
         tagger = Tagger.load(folder)
         tagger.warm_up()
+        # TensorFlow and Keras leave millions of long-lived objects; without freezing them,
+        # every full collection walks them all, a pause of hundreds of milliseconds.
+        gc.collect()
+        gc.freeze()
         app = create_app(tagger, folder, limits or Limits())
         config = uvicorn.Config(app, log_level="warning", access_log=access_log,
                                 timeout_graceful_shutdown=30, limit_concurrency=None)

@@ -69,19 +69,27 @@ def test_batch_size_one_turns_batching_off():
     assert model.batches == [["a"], ["b"], ["c"]]
 
 
-def test_a_lone_request_waits_at_most_max_wait():
+def test_only_requests_that_come_together_wait_for_each_other():
     model = Recorder()
 
-    async def one() -> float:
-        batcher = Batcher(model, max_wait=0.05)
-        batcher.start()
+    async def timed(batcher: Batcher, *requests: list[str]) -> float:
         start = time.monotonic()
-        await batcher.submit(["x"])
-        elapsed = time.monotonic() - start
-        await batcher.stop()
-        return elapsed
+        await asyncio.gather(*(batcher.submit(r) for r in requests))
+        return time.monotonic() - start
 
-    assert 0.04 <= run(one()) < 1.0
+    async def scenario() -> list[float]:
+        batcher = Batcher(model, max_wait=0.2)
+        batcher.start()
+        times = [await timed(batcher, ["a"]),         # waits: others may follow
+                 await timed(batcher, ["b"]),         # came alone last time: no wait
+                 await timed(batcher, ["c"], ["d"]),  # no wait, but two came together...
+                 await timed(batcher, ["e"])]         # ...so the next one waits again
+        await batcher.stop()
+        return times
+
+    first, alone, together, after = run(scenario())
+    assert 0.15 <= first < 2.0 and alone < 0.1 and together < 0.1 and 0.15 <= after < 2.0
+    assert model.batches == [["a"], ["b"], ["c", "d"], ["e"]]
 
 
 def test_requests_arriving_during_a_call_form_the_next_batch():
