@@ -31,8 +31,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common  # noqa: E402
+if __package__ in (None, ""):  # run as a script: make the repository root importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks import common  # noqa: E402
 
 CONCURRENCY = (1, 8, 64)
 
@@ -278,8 +280,8 @@ def render_markdown(report: dict[str, Any]) -> str:
               f"{soak['memory_end']['rss_mb']:.0f} MB at the end "
               f"({soak['memory_growth_pct']:+.1f} %); healthy after: {soak['healthy_after']}.",
               "", "Server peak memory (VmHWM): " + ", ".join(
-                  f"batching {b} {mb:.0f} MB" for b, mb in m["server_peak_memory_mb"].items()),
-              f"; exit codes after SIGTERM: {m['server_exit_codes']}.", ""]
+                  f"batching {b} {mb:.0f} MB" for b, mb in m["server_peak_memory_mb"].items())
+              + f"; exit codes after SIGTERM: {m['server_exit_codes']}.", ""]
     return "\n".join(lines)
 
 
