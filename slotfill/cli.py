@@ -202,15 +202,27 @@ def _model_option(f: Callable) -> Callable:
               help="Label smoothing of single-label intent targets (0 = none).")
 @click.option("--multi-intent", is_flag=True,
               help="Predict a set of intents (labels joined by '#') with one sigmoid each.")
+@click.option("--synonyms", "synonyms_file", type=click.Path(dir_okay=False), default=None,
+              help="JSON or YAML file: canonical value -> variants; a slot whose value is a "
+                   "variant gets the canonical value as its normalized value.")
+@click.option("--value-types", "value_types_file", type=click.Path(dir_okay=False),
+              default=None,
+              help="JSON or YAML file: slot name (or the part after its last dot) -> the kind "
+                   "its values are normalized as (day_number, month, time, number, ...).")
 @click.option("--resume", is_flag=True,
               help="Continue an interrupted run (same options) from its last epoch checkpoint.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @friendly_errors
 def train(data_path: str | None, out: str | None, resume: bool, quiet: bool,
-          **options: Any) -> None:
+          synonyms_file: str | None, value_types_file: str | None, **options: Any) -> None:
     """Train a tagger, score it, and write a self-describing model folder."""
     from slotfill.data import load_dataset
+    from slotfill.value_files import read_synonyms, read_value_types
 
+    if synonyms_file is not None:
+        options["synonyms"] = read_synonyms(synonyms_file)
+    if value_types_file is not None:
+        options["value_types"] = read_value_types(value_types_file)
     config = Config(**options)
     data = load_dataset(data_path, valid_fraction=config.valid_fraction, seed=config.seed)
     from slotfill.training import train as run_training
@@ -280,9 +292,12 @@ def evaluate(model_path: str | None, data_path: str | None, split: str, as_json:
 @click.option("--file", "file", type=click.File("rb"), default=None,
               help="Read texts, one per line, from this file ('-' for stdin).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per input line.")
+@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="The date relative dates (tomorrow, next monday) count from "
+                   "(YYYY-MM-DD). Default: the current date.")
 @click.argument("texts", nargs=-1)
 @friendly_errors
-def tag(model_path: str | None, file, as_json: bool, texts: tuple[str, ...]) -> None:
+def tag(model_path: str | None, file, as_json: bool, today, texts: tuple[str, ...]) -> None:
     """Tag TEXTS (or lines of --file) and print tokens, tags and slots."""
     # Arguments that were not valid UTF-8 arrive with surrogate escapes; tag what they say.
     lines = [t.encode("utf-8", "surrogateescape").decode("utf-8", "replace") for t in texts]
@@ -292,7 +307,7 @@ def tag(model_path: str | None, file, as_json: bool, texts: tuple[str, ...]) -> 
         raise UserError("no text to tag: give TEXT arguments or --file")
     tagger = _load_tagger(model_path)
     empty = 0
-    for result in tagger.tag(lines):
+    for result in tagger.tag(lines, today=today.date() if today else None):
         if as_json:
             click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
         else:

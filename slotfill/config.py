@@ -65,6 +65,10 @@ class Config:
     embeddings: str | None = None
     embeddings_words: int = 20_000
     embeddings_source: dict[str, Any] | None = None
+    # How slot values are normalized (slotfill.normalize): canonical value -> its variants,
+    # and slot name (or suffix) -> kind, both read from the files given to train.
+    synonyms: dict[str, list[str]] | None = None
+    value_types: dict[str, str] | None = None
     chars: bool = True
     char_dim: int = 32
     char_filters: int = 32

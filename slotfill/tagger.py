@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime
+import json
 import logging
 import os
 import zipfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import keras
 import numpy as np
@@ -15,8 +18,10 @@ import numpy as np
 from slotfill import bio, model_dir
 from slotfill.config import Config
 from slotfill.inference import EAGER_FIRST_CALL_ROWS, Predictor
+from slotfill.normalize import combine, kind_of, normalize
 from slotfill.preprocess import EncodedSplit, Encoder
 from slotfill.tokenizer import tokenize
+from slotfill.value_files import synonym_key, synonym_table
 from slotfill.versions import mismatch
 
 log = logging.getLogger(__name__)
@@ -39,6 +44,9 @@ class Slot:
     start: int       # character offsets into the text
     end: int
     confidence: float
+    # The value as a program uses it (a number, "17:00", an ISO date, a synonym's canonical
+    # value; slotfill.normalize), None where the slot's kind has none or it cannot be read.
+    normalized: Any = None
 
 
 @dataclass
@@ -49,6 +57,10 @@ class TagResult:
     slots: list[Slot] = field(default_factory=list)
     intent: str | None = None
     intent_confidence: float | None = None
+    # The utterance's dates ("YYYY-MM-DD") and times ("HH:MM") by role ("depart",
+    # "arrive", ...), combined from its slots (slotfill.normalize.combine).
+    dates: dict[str, str] = field(default_factory=dict)
+    times: dict[str, str] = field(default_factory=dict)
     # False for a model without an intent head: then the dict has no intent keys at all
     # (a text with no tokens, from a model with one, has them as None).
     has_intent: bool = field(default=True, repr=False)
@@ -73,7 +85,10 @@ class TagResult:
             lines.append(f"intent: {self.intent} ({self.intent_confidence:.2f})")
         lines.append("slots:" if self.slots else "slots: none")
         lines += [f"  {s.slot} = {s.value!r}  [{s.start}:{s.end}] ({s.confidence:.2f})"
+                  + (f" -> {json.dumps(s.normalized)}" if s.normalized is not None else "")
                   for s in self.slots]
+        lines += [f"{role or 'date'} date: {date}" for role, date in self.dates.items()]
+        lines += [f"{role or 'time'} time: {time}" for role, time in self.times.items()]
         return "\n".join(lines) + "\n"
 
 
@@ -87,6 +102,7 @@ class Tagger:
         self.predictor = Predictor(model, encoder.tags.labels,
                                    encoder.intents.labels if encoder.intents else None,
                                    multi_intent=encoder.multi_intent)
+        self._synonyms = synonym_table(config.synonyms)
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None) -> Tagger:
@@ -148,8 +164,11 @@ class Tagger:
                 results[i] = prediction
         return results  # type: ignore[return-value]
 
-    def tag(self, texts: Sequence[str], batch_size: int = 64) -> list[TagResult]:
-        """Tokenize raw texts and tag them; slot values keep the text as typed."""
+    def tag(self, texts: Sequence[str], batch_size: int = 64,
+            today: datetime.date | None = None) -> list[TagResult]:
+        """Tokenize raw texts and tag them; slot values keep the text as typed, and each
+        slot's ``normalized`` value reads relative dates from ``today`` (default: the
+        current date)."""
         if isinstance(texts, str):
             raise ValueError("texts must be a list of strings, got one str; use tag([text])")
         tokenized = [tokenize(text) for text in texts]
@@ -176,7 +195,18 @@ class Tagger:
                     # The weakest token bounds how sure the model is of the whole span.
                     confidence=min(prediction.confidences[span.start:span.end]),
                 ))
+            self._normalize(result, today or datetime.date.today())
         return results
+
+    def _normalize(self, result: TagResult, today: datetime.date) -> None:
+        parts = []
+        for slot in result.slots:
+            kind = kind_of(slot.slot, self.config.value_types)
+            canonical = self._synonyms.get(synonym_key(slot.value))
+            slot.normalized = canonical if canonical is not None else normalize(
+                kind, slot.value, today)
+            parts.append((slot.slot, kind, normalize(kind, slot.value, today)))
+        result.dates, result.times = combine(parts, today)
 
 
 def _check_compatible(model: keras.Model, encoder: Encoder, folder: Path) -> None:

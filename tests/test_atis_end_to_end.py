@@ -33,10 +33,14 @@ def test_train_evaluate_tag_export_reload_on_atis(tmp_path, isolated_models):
     assert scores["sentences"] == 893
     assert scores["slot_f1"] > 70 and scores["intent_accuracy"] > 70
 
-    tagged = runner.invoke(cli, ["tag", "--json", "arrive Taipei on November 2nd"])
+    tagged = runner.invoke(cli, ["tag", "--json", "--today", "2026-12-08",
+                                 "arrive Taipei on November 2nd"])
     result = json.loads(tagged.output)
     assert result["tokens"] == ["arrive", "Taipei", "on", "November", "2nd"]
     assert len(result["tags"]) == 5
+    normalized = {s["slot"].rsplit(".", 1)[-1]: s["normalized"] for s in result["slots"]}
+    assert normalized.get("month_name") == 11 and normalized.get("day_number") == 2
+    assert "2027-11-02" in result["dates"].values()
 
     exported = runner.invoke(cli, ["export", "--out", str(tmp_path / "sm")])
     assert exported.exit_code == 0

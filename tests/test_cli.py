@@ -61,6 +61,44 @@ def test_train_with_a_ragged_vector_file_names_file_and_line_and_writes_nothing(
     assert not (tmp_path / "m").exists()
 
 
+def test_train_stores_synonyms_and_value_types_and_refuses_bad_files(
+        run, tmp_path, isolated_models):
+    synonyms = tmp_path / "synonyms.yaml"
+    synonyms.write_text("new york:\n  - nyc\n  - new york city\n")
+    types = tmp_path / "types.json"
+    types.write_text('{"city_name": "number"}')
+    out = tmp_path / "m"
+    result = run("train", "--out", str(out), "--epochs", "1", "--hidden", "8",
+                 "--embedding-dim", "8", "--char-filters", "4", "--synonyms", str(synonyms),
+                 "--value-types", str(types), "--quiet")
+    assert result.exit_code == 0, result.output
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["synonyms"] == {"new york": ["nyc", "new york city"]}
+    assert saved["value_types"] == {"city_name": "number"}
+    for name, text, words in (
+            ("bad.json", '{"a": [1]}', "list of non-empty strings"),
+            ("bad.yaml", "a: [b\n", "bad.yaml:2: not valid YAML"),
+            ("twice.json", '{"a": ["x"], "b": ["X"]}', "variant of both"),
+            ("types.json", '{"x": "colour"}', "kind 'colour'")):
+        bad = tmp_path / name
+        bad.write_text(text)
+        option = "--value-types" if name == "types.json" else "--synonyms"
+        result = run("train", "--out", str(tmp_path / "never"), "--epochs", "1", option,
+                     str(bad), "--quiet")
+        assert result.exit_code == 1 and result.output.startswith("error:"), result.output
+        assert words in result.output
+        assert not (tmp_path / "never").exists()
+
+
+def test_tag_json_normalizes_values_from_the_given_date(run, trained):
+    result = run("tag", "--model", str(trained.model_dir), "--json", "--today", "2026-12-08",
+                 "arrive Taipei on November 2nd")
+    assert result.exit_code == 0, result.output
+    tagged = json.loads(result.output)
+    assert [s["normalized"] for s in tagged["slots"]] == [None, 11, 2]
+    assert list(tagged["dates"].values()) == ["2027-11-02"] and tagged["times"] == {}
+
+
 def test_train_writes_a_model_and_prints_scores(run, tmp_path, isolated_models):
     out = tmp_path / "m"
     result = run("train", "--out", str(out), "--epochs", "1", "--hidden", "8",
