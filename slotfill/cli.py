@@ -384,6 +384,46 @@ def serve(model_path: str | None, host: str, port: int, access_log: bool,
     click.echo("stopped")
 
 
+@cli.command()
+@click.option("--from", "source_format", type=click.Choice(["rasa", "snips", "conll", "atis"]),
+              required=True, help="Format of SRC.")
+@click.option("--to", "target_format", type=click.Choice(["atis", "conll"]), default="atis",
+              show_default=True, help="Layout to write DEST in.")
+@click.option("--test-fraction", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              default=0.1, show_default=True,
+              help="Share of a Rasa or snips file's examples that becomes the test split.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the test split's draw.")
+@click.argument("src", type=click.Path())
+@click.argument("dest", type=click.Path())
+@friendly_errors
+def convert(source_format: str, target_format: str, test_fraction: float, seed: int,
+            src: str, dest: str) -> None:
+    """Convert training data (Rasa YAML/JSON, snips JSON, CoNLL, ATIS) into a new folder
+    DEST that `train --data DEST` reads."""
+    from slotfill.convert import convert as run_conversion
+
+    counts = run_conversion(source_format, target_format, src, dest, test_fraction, seed)
+    click.echo(f"wrote {_shown(dest)}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+
+
+@cli.command()
+@_data_option
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@friendly_errors
+def validate(data_path: str | None, as_json: bool) -> None:
+    """Check a dataset as train would, without training: exit 0 if it is usable."""
+    from slotfill.validate import validate as run_validation
+
+    report = run_validation(data_path)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), sort_keys=True))
+    else:
+        click.echo(report.format_text(), nl=False)
+    if not report.usable:
+        sys.exit(1)
+
+
 def main() -> None:
     if sys.stdout is None:  # started with stdout closed: every result would vanish unseen
         UserError("standard output is closed; nowhere to write the results").show()

@@ -32,6 +32,7 @@ import os
 import random
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -145,17 +146,8 @@ def load_dataset(
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise ValueError(f"seed must be an int, got {seed!r}")
 
-    root = resolve_data_path(path)
-    if (root / "train").is_dir() or (root / "test").is_dir():
-        fmt, (splits, train_source) = "ATIS layout", _read_atis(root)
-    elif any(_conll_candidates(root, name) for name in SPLITS):
-        fmt, (splits, train_source) = "CoNLL", _read_conll_folder(root)
-    else:
-        raise DataError(
-            "no dataset found: expected train/ and test/ folders holding seq.in, seq.out "
-            "(and optionally label), or CoNLL files train.txt and test.txt",
-            root,
-        )
+    raw = read_splits(path)
+    root, fmt, splits, train_source = raw.root, raw.format, raw.splits, raw.train_source
 
     if splits["valid"] is None:
         splits["train"], splits["valid"] = _hold_out(
@@ -174,6 +166,36 @@ def load_dataset(
         ", ".join(f"{name} {result[name].num_rows}" for name in SPLITS),
     )
     return result
+
+
+@dataclass
+class RawSplits:
+    """A dataset folder as read, before any hold-out: ``splits["valid"]`` is None when the
+    folder has none; ``repairs`` counts the stray ``I-`` tags repaired in each split."""
+
+    root: Path
+    format: str  # "ATIS layout" or "CoNLL"
+    splits: dict[str, dict[str, list] | None]
+    train_source: Path
+    repairs: dict[str, int]
+
+
+def read_splits(path: str | os.PathLike | None = None) -> RawSplits:
+    """Read and check a dataset folder's splits (see :func:`load_dataset`), without
+    building datasets; DataError names the file and line of any problem."""
+    root = resolve_data_path(path)
+    repairs: dict[str, int] = {}
+    if (root / "train").is_dir() or (root / "test").is_dir():
+        fmt, (splits, train_source) = "ATIS layout", _read_atis(root, repairs)
+    elif any(_conll_candidates(root, name) for name in SPLITS):
+        fmt, (splits, train_source) = "CoNLL", _read_conll_folder(root, repairs)
+    else:
+        raise DataError(
+            "no dataset found: expected train/ and test/ folders holding seq.in, seq.out "
+            "(and optionally label), or CoNLL files train.txt and test.txt",
+            root,
+        )
+    return RawSplits(root, fmt, splits, train_source, repairs)
 
 
 def source_files(root: Path) -> list[Path]:
@@ -262,7 +284,7 @@ def write_split(folder: str | os.PathLike, examples: Iterable[Mapping]) -> int:
 # --- reading -----------------------------------------------------------------------------
 
 
-def _read_atis(root: Path) -> tuple[dict[str, _Columns | None], Path]:
+def _read_atis(root: Path, repairs: dict[str, int]) -> tuple[dict[str, _Columns | None], Path]:
     """The splits of an ATIS-layout folder (valid is None when absent) and train's path."""
     splits: dict[str, _Columns | None] = {}
     for name in SPLITS:
@@ -272,11 +294,11 @@ def _read_atis(root: Path) -> tuple[dict[str, _Columns | None], Path]:
                 splits[name] = None
                 continue
             raise DataError(f"missing required folder {name}/ (ATIS layout)", folder)
-        splits[name] = _read_atis_split(folder, name)
+        splits[name] = _read_atis_split(folder, name, repairs)
     return splits, root / "train"
 
 
-def _read_atis_split(folder: Path, name: str) -> _Columns:
+def _read_atis_split(folder: Path, name: str, repairs: dict[str, int]) -> _Columns:
     seq_in, seq_out, label = folder / "seq.in", folder / "seq.out", folder / "label"
     lines_in = _read_lines(seq_in)
     lines_out = _read_lines(seq_out)
@@ -306,7 +328,7 @@ def _read_atis_split(folder: Path, name: str) -> _Columns:
         columns["tokens"].append(tokens)
         columns["tags"].append(tags)
         columns["intent"].append(intent)
-    _repair(columns, name, folder)
+    repairs[name] = _repair(columns, name, folder)
     return columns
 
 
@@ -315,7 +337,8 @@ def _conll_candidates(root: Path, name: str) -> list[Path]:
             if (root / f"{name}{suffix}").is_file()]
 
 
-def _read_conll_folder(root: Path) -> tuple[dict[str, _Columns | None], Path]:
+def _read_conll_folder(root: Path, repairs: dict[str, int]
+                       ) -> tuple[dict[str, _Columns | None], Path]:
     """The splits of a CoNLL folder (valid is None when absent) and train's path."""
     splits: dict[str, _Columns | None] = {}
     train_source = root / "train.txt"
@@ -333,13 +356,13 @@ def _read_conll_folder(root: Path) -> tuple[dict[str, _Columns | None], Path]:
                 f"missing required file {name}.txt (or {name}.conll) for the CoNLL format",
                 root / f"{name}.txt",
             )
-        splits[name] = _read_conll(found[0], name)
+        splits[name] = _read_conll(found[0], name, repairs)
         if name == "train":
             train_source = found[0]
     return splits, train_source
 
 
-def _read_conll(path: Path, name: str) -> _Columns:
+def _read_conll(path: Path, name: str, repairs: dict[str, int]) -> _Columns:
     columns: _Columns = {column: [] for column in COLUMNS}
     tokens: list[str] = []
     tags: list[str] = []
@@ -395,7 +418,7 @@ def _read_conll(path: Path, name: str) -> _Columns:
         raise DataError("intent line is not followed by an utterance", path, intent_line)
     if not columns["tokens"]:
         raise DataError(f"no utterances in the {name} split", path)
-    _repair(columns, name, path)
+    repairs[name] = _repair(columns, name, path)
     return columns
 
 
@@ -454,7 +477,8 @@ def _check_tags(tags: list[str], path: Path, line: int) -> None:
             raise DataError(f"invalid tag {tag!r}; expected O, B-type or I-type", path, line)
 
 
-def _repair(columns: _Columns, name: str, source: Path) -> None:
+def _repair(columns: _Columns, name: str, source: Path) -> int:
+    """Repair stray I- tags in place (with one warning); returns how many."""
     total = 0
     for i, tags in enumerate(columns["tags"]):
         fixed, n_repaired = bio.repair(tags)
@@ -467,6 +491,7 @@ def _repair(columns: _Columns, name: str, source: Path) -> None:
             "repaired to B-, as conlleval reads them",
             name, source, total,
         )
+    return total
 
 
 # --- building ----------------------------------------------------------------------------
