@@ -146,7 +146,7 @@ def test_tag_json_one_object_per_line_with_valid_spans(run, trained):
         assert len(o["tokens"]) == len(o["tags"])
         for slot in o["slots"]:
             assert o["text"][slot["start"]:slot["end"]] == slot["value"]
-            assert set(slot) == {"slot", "value", "start", "end", "confidence"}
+            assert set(slot) == {"slot", "value", "start", "end", "confidence", "normalized"}
             assert 0 <= slot["confidence"] <= 1
 
 
