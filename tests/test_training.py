@@ -349,7 +349,7 @@ def test_data_without_intents_trains_no_intent_head(labels, tmp_path, isolated_m
     assert "val_intent_accuracy" not in result.history[0]
 
     (tagged,) = tagger.tag(["fly from boston to denver"])
-    assert set(tagged.to_dict()) == {"text", "tokens", "tags", "slots"}
+    assert set(tagged.to_dict()) == {"text", "tokens", "tags", "slots", "dates", "times"}
     serving = tf.saved_model.load(str(result.model_dir / "saved_model"))
     out = serving.signatures["serving_default"](text=tf.constant(["fly from boston to denver"]))
     assert "intent" not in out and "intent_confidence" not in out
