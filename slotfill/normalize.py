@@ -252,7 +252,8 @@ def _year(text: str, today: datetime.date) -> int | None:
 
 
 def _number(text: str, today: datetime.date) -> int | float | None:
-    return read_number(text) if read_number(text) is not None else _read_ordinal(text)
+    number = read_number(text)
+    return number if number is not None else _read_ordinal(text)
 
 
 def _amount(text: str, today: datetime.date) -> int | float | None:

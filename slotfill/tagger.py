@@ -202,10 +202,10 @@ class Tagger:
         parts = []
         for slot in result.slots:
             kind = kind_of(slot.slot, self.config.value_types)
+            value = normalize(kind, slot.value, today)
             canonical = self._synonyms.get(synonym_key(slot.value))
-            slot.normalized = canonical if canonical is not None else normalize(
-                kind, slot.value, today)
-            parts.append((slot.slot, kind, normalize(kind, slot.value, today)))
+            slot.normalized = canonical if canonical is not None else value
+            parts.append((slot.slot, kind, value))
         result.dates, result.times = combine(parts, today)
 
 
